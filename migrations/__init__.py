@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged as andon.migrations so installs carry them."""

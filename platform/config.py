@@ -1,0 +1,60 @@
+"""Configuration from environment variables, with documented defaults.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ANDON_INSTANCE_PATH | ./instance | folder for the SQLite file and the secret key |
+| ANDON_DATABASE_URL | sqlite:///<instance>/andon.db | SQLAlchemy URL (postgresql+psycopg://…) |
+| ANDON_SECRET_KEY | made once, kept in <instance>/secret_key | signs sessions and CSRF tokens |
+| ANDON_DEFAULT_LOCALE | zh_Hans_CN | UI language when neither the user nor the browser chooses |
+| ANDON_TIMEZONE | Asia/Shanghai | timezone in which the UI shows times |
+| ANDON_WORKER_INTERVAL | 5 | seconds between runs of the background worker |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from andon.i18n import DEFAULT_LOCALE
+
+
+@dataclass
+class Config:
+    """Settings of one Andon installation."""
+
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    default_locale: str = DEFAULT_LOCALE
+    timezone: str = "Asia/Shanghai"
+    worker_interval: float = 5.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Config:
+        """Read the settings from the environment; overrides win."""
+        env = dict(os.environ if env is None else env)
+        instance = Path(overrides.pop("instance_path", None)
+                        or env.get("ANDON_INSTANCE_PATH") or "instance").resolve()
+        instance.mkdir(parents=True, exist_ok=True)
+        url = (overrides.pop("database_url", None) or env.get("ANDON_DATABASE_URL")
+               or f"sqlite:///{instance / 'andon.db'}")
+        secret = (overrides.pop("secret_key", None) or env.get("ANDON_SECRET_KEY")
+                  or _stored_secret(instance))
+        return cls(instance_path=instance, database_url=url, secret_key=secret,
+                   default_locale=env.get("ANDON_DEFAULT_LOCALE", DEFAULT_LOCALE),
+                   timezone=env.get("ANDON_TIMEZONE", "Asia/Shanghai"),
+                   worker_interval=float(env.get("ANDON_WORKER_INTERVAL", "5")),
+                   extra=overrides)
+
+
+def _stored_secret(instance: Path) -> str:
+    """Return the secret kept in the instance folder, making one on first run."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()

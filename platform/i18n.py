@@ -1,0 +1,56 @@
+"""Mark user-facing strings in framework-free code for translation.
+
+The domain packages do not import Flask, so they cannot translate. They mark
+their messages with ``N_`` so that ``pybabel extract`` finds them, and hand
+the untranslated message id with its parameters to the web layer, which
+translates it in the reader's language (see ``andon.web.i18n``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+LOCALES = ("zh_Hans_CN", "en")
+DEFAULT_LOCALE = "zh_Hans_CN"
+
+
+def N_(msgid: str) -> str:
+    """Mark a message id for extraction; return it unchanged."""
+    return msgid
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message id with the named parameters its translation interpolates."""
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, gettext: Any = None) -> str:
+        """Return the message in the language of ``gettext`` (identity if none)."""
+        text = gettext(self.msgid) if gettext else self.msgid
+        return text % self.params if self.params else text
+
+
+def normalize_locale(locale: str) -> str:
+    """Return the definition-file spelling (``en``, ``zh-CN``) of a locale."""
+    lowered = locale.replace("_", "-").lower()
+    if lowered.startswith("zh"):
+        return "zh-CN"
+    if lowered.startswith("en"):
+        return "en"
+    return locale
+
+
+def localize(text: Any, locale: str) -> str:
+    """Return the ``locale`` entry of a localized text, falling back to en, zh-CN, any."""
+    if isinstance(text, str):
+        return text
+    if not isinstance(text, Mapping) or not text:
+        return ""
+    for candidate in (locale, normalize_locale(locale), "en", "zh-CN"):
+        if candidate in text:
+            return str(text[candidate])
+    return str(next(iter(text.values())))

@@ -1,0 +1,1 @@
+"""Identity domain: no web framework here."""

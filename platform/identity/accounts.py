@@ -1,0 +1,90 @@
+"""Create users, check passwords, and look people up."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from andon.errors import AndonError, NotFound
+from andon.i18n import N_
+from andon.identity.models import ROLES, Group, OrgUnit, User, UserRole
+
+MIN_PASSWORD = 8
+
+
+def new_password() -> str:
+    """Return a random password a person can type."""
+    return secrets.token_urlsafe(9)
+
+
+def create_user(session: Session, username: str, display_name: str, password: str,
+                roles: tuple[str, ...] = ("member",), email: str | None = None) -> User:
+    """Add a user with a hashed password and the given roles."""
+    if session.scalar(select(User).where(User.username == username)):
+        raise AndonError(N_("A user named %(username)s already exists."), username=username)
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise AndonError(N_("Unknown role: %(role)s."), role=", ".join(sorted(unknown)))
+    user = User(username=username, display_name=display_name, email=email,
+                password_hash="")
+    set_password(user, password)
+    user.role_rows = [UserRole(role=role) for role in roles]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Store the hash of a new password."""
+    if len(password) < MIN_PASSWORD:
+        raise AndonError(N_("A password needs at least %(count)s characters."),
+                         count=MIN_PASSWORD)
+    user.password_hash = generate_password_hash(password)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the active user with this name and password, or None."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        check_password_hash(generate_password_hash("x"), password)  # same cost either way
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def user_by_name(session: Session, username: str) -> User:
+    """Return the user with this name or raise NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(N_("No user named %(username)s."), username=username)
+    return user
+
+
+def ensure_group(session: Session, key: str, name: str) -> Group:
+    """Return the group with this key, creating it when missing."""
+    group = session.scalar(select(Group).where(Group.key == key))
+    if group is None:
+        group = Group(key=key, name=name)
+        session.add(group)
+        session.flush()
+    return group
+
+
+def ensure_org_unit(session: Session, key: str, name: str,
+                    parent: OrgUnit | None = None) -> OrgUnit:
+    """Return the org unit with this key, creating it when missing."""
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.key == key))
+    if unit is None:
+        unit = OrgUnit(key=key, name=name, parent_id=parent.id if parent else None)
+        session.add(unit)
+        session.flush()
+    return unit
+
+
+def users_with_role(session: Session, role: str) -> list[User]:
+    """Return the active users holding a role."""
+    query = (select(User).join(UserRole).where(UserRole.role == role, User.active)
+             .order_by(User.username))
+    return list(session.scalars(query))
