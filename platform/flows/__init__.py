@@ -1,0 +1,1 @@
+"""Flows domain: no web framework here."""

@@ -1,0 +1,59 @@
+"""Turn a BPMN file into a published flow version."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.orm import Session
+
+from andon import catalog
+from andon.errors import InvalidDefinition, NotFound
+from andon.flows.bpmn import ParsedFlow, StepInfo, load_bpmn
+from andon.i18n import N_
+
+
+def deploy_flow(session: Session, xml: bytes, filename: str,
+                user_id: int | None = None) -> tuple[catalog.DefinitionVersion, bool]:
+    """Check a BPMN file against the engine and the catalogue; publish it when changed."""
+    parsed = load_bpmn(xml, filename)
+    _check_forms(session, parsed, filename)
+    start = _start_step(parsed, filename)
+    compiled = json.dumps({
+        "process_id": parsed.process_id,
+        "spec": parsed.spec_json,
+        "start_form": start.properties.get("form"),
+        "steps": [{"id": s.id, "name": s.name, "lane": s.lane, "kind": s.kind,
+                   "properties": s.properties} for s in parsed.steps],
+    }, ensure_ascii=False)
+    title = {"en": parsed.properties.get("title_en", parsed.name),
+             "zh-CN": parsed.properties.get("title_zh", parsed.name)}
+    return catalog.publish(session, "flow", parsed.process_id, title, xml.decode(),
+                           compiled, user_id)
+
+
+def _check_forms(session: Session, parsed: ParsedFlow, filename: str) -> None:
+    """Make sure every form a step names is published."""
+    problems = []
+    for step in parsed.steps:
+        key = step.properties.get("form")
+        if not key:
+            continue
+        try:
+            catalog.current(session, "form", key)
+        except NotFound:
+            problems.append((f"{filename}: {step.id}", f"names the form {key!r}, "
+                             "which is not loaded; load definitions/forms first"))
+    if problems:
+        raise InvalidDefinition(N_("The flow %(file)s is not valid."), problems=problems,
+                                file=filename)
+
+
+def _start_step(parsed: ParsedFlow, filename: str) -> StepInfo:
+    """Return the user step where the starter fills in the start form."""
+    for step in parsed.steps:
+        if step.kind == "userTask" and step.properties.get("owner") == "starter":
+            return step
+    raise InvalidDefinition(
+        N_("The flow %(file)s is not valid."), file=filename,
+        problems=[(f"{filename}: {parsed.process_id}",
+                   "needs a first user task with owner 'starter' and a form")])

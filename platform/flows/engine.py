@@ -1,0 +1,208 @@
+"""Run BPMN flow instances with SpiffWorkflow and a safe script engine.
+
+The engine knows no web framework and no database: it turns a stored spec
+into a workflow, runs it until a person must act, and turns its state into
+JSON and back. The spec is stored once per definition version; the state of
+an instance is stored without it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from andon import expressions
+from andon.errors import Conflict
+from andon.i18n import N_
+
+SPEC_KEYS = ("spec", "subprocess_specs")
+
+
+class TaskNotReady(Conflict):
+    """The task does not exist or is not waiting for a person."""
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A human task waiting for someone to complete it."""
+
+    id: str
+    step_id: str
+    step_name: str
+    lane: str | None
+    kind: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
+    """Evaluate conditions and run scripts with andon.expressions, never eval/exec."""
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate an expression over task data (and data objects)."""
+        return expressions.evaluate(expression, {**(external_context or {}), **context})
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: Mapping[str, Any] | None = None) -> bool:
+        """Run an assignments-only script and merge its results into task data."""
+        context.update(expressions.run_assignments(script, {**(external_context or {}),
+                                                            **context}))
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        """Refuse service calls: flows have no service tasks."""
+        raise expressions.ExpressionError(N_("Service calls are not supported"))
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """A script engine that lets ExpressionError through, tagged with the step id."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=ExpressionEnvironment())
+
+    def validate(self, expression: str) -> None:
+        """Check an expression without evaluating it."""
+        expressions.check(expression)
+
+    def evaluate(self, task: Task, expression: str,
+                 external_context: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate ``expression`` over the data of ``task``."""
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except expressions.ExpressionError as err:
+            raise _tagged(err, task) from None
+
+    def execute(self, task: Task, script: str,
+                external_context: Mapping[str, Any] | None = None) -> bool:
+        """Run ``script`` over the data of ``task``."""
+        try:
+            return bool(self.environment.execute(script, task.data, external_context))
+        except expressions.ExpressionError as err:
+            raise _tagged(err, task) from None
+
+
+def _tagged(err: expressions.ExpressionError, task: Task) -> expressions.ExpressionError:
+    """Record on ``err`` which step raised it."""
+    err.step = task.task_spec.bpmn_id  # type: ignore[attr-defined]
+    err.add_note(f"in step {task.task_spec.bpmn_id}")
+    return err
+
+
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+
+
+def spec_to_json(spec: Any, subprocess_specs: Mapping[str, Any]) -> str:
+    """Serialize a process spec and its subprocess specs, to store once per version."""
+    return json.dumps({
+        SERIALIZER.VERSION_KEY: SERIALIZER.VERSION,
+        "spec": SERIALIZER.to_dict(spec),
+        "subprocess_specs": {name: SERIALIZER.to_dict(sub)
+                             for name, sub in subprocess_specs.items()},
+    })
+
+
+def _step(spec: TaskSpec) -> tuple[str, str, str | None, str, dict[str, str]]:
+    """Return id, name, lane, kind (the BPMN tag, e.g. ``userTask``) and properties."""
+    extensions = getattr(spec, "extensions", None) or {}
+    kind = type(spec).__name__
+    return (spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, kind[0].lower() + kind[1:],
+            dict(extensions.get("properties", {})))
+
+
+class Engine:
+    """Start, run, save and restore flow instances."""
+
+    def __init__(self, serializer: BpmnWorkflowSerializer = SERIALIZER) -> None:
+        self.serializer = serializer
+        self.script_engine = SafeScriptEngine()
+
+    def start(self, spec_json: str) -> BpmnWorkflow:
+        """Create a new instance of a stored spec and run it to the first human task."""
+        dct = json.loads(spec_json)
+        spec = self.serializer.from_dict(dct["spec"])
+        subprocesses = {name: self.serializer.from_dict(sub)
+                        for name, sub in dct.get("subprocess_specs", {}).items()}
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=self.script_engine)
+        self.run(workflow)
+        return workflow
+
+    def restore(self, spec_json: str, state_json: str) -> BpmnWorkflow:
+        """Rebuild an instance from its version's spec and its saved state."""
+        dct = json.loads(state_json)
+        dct.update(json.loads(spec_json))
+        self.serializer.migrate(dct)
+        workflow = self.serializer.from_dict(dct)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> str:
+        """Return the instance state as JSON, without the spec."""
+        dct = json.loads(self.serializer.serialize_json(workflow))
+        for key in SPEC_KEYS:
+            dct.pop(key, None)
+        return json.dumps(dct)
+
+    def run(self, workflow: BpmnWorkflow) -> None:
+        """Fire due timers and run engine steps until a person must act."""
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+
+    def next_timer(self, workflow: BpmnWorkflow) -> datetime | None:
+        """Return when the earliest pending timer is due, if any."""
+        due = [datetime.fromisoformat(event.value) for event in workflow.waiting_events()
+               if event.event_type.endswith("TimerEventDefinition")
+               and isinstance(event.value, str)]
+        return min(due, default=None)
+
+    def ready_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+        """List the human tasks waiting to be completed."""
+        return [ReadyTask(str(task.id), *_step(task.task_spec))
+                for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+    def complete(self, workflow: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) -> None:
+        """Merge ``data`` into a ready human task, complete it and run on."""
+        task = self._ready_task(workflow, task_id)
+        task.data.update(copy.deepcopy(dict(data)))
+        task.run()
+        self.run(workflow)
+
+    def _ready_task(self, workflow: BpmnWorkflow, task_id: str) -> Task:
+        """Return the ready human task ``task_id`` or raise TaskNotReady."""
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotFoundException):
+            task = None
+        ready = task is not None and task.state == TaskState.READY and task.task_spec.manual
+        if not ready:
+            raise TaskNotReady(N_("Task %(task)s is not waiting to be completed"), task=task_id)
+        return task
+
+    def is_done(self, workflow: BpmnWorkflow) -> bool:
+        """Tell whether the instance has finished."""
+        return bool(workflow.is_completed())
+
+    def data(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """Return the instance data: the final data when done, else the open tasks' data."""
+        if workflow.is_completed():
+            return copy.deepcopy(dict(workflow.data))
+        merged: dict[str, Any] = {}
+        if workflow.last_task is not None:
+            merged.update(workflow.last_task.data)
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            merged.update(task.data)
+        return copy.deepcopy(merged)

@@ -1,0 +1,77 @@
+"""Flow instances and the human tasks projected from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from andon.catalog import DefinitionVersion
+from andon.database import Base, utcnow
+from andon.i18n import localize
+from andon.identity.models import Group, User
+
+INSTANCE_STATES = ("running", "completed", "withdrawn", "failed")
+TASK_STATES = ("open", "completed", "cancelled")
+
+
+class FlowInstance(Base):
+    """One run of a flow version; the engine state is kept apart from the spec."""
+
+    __tablename__ = "flow_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    state: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    version: Mapped[DefinitionVersion] = relationship()
+    started_by: Mapped[User] = relationship()
+    tasks: Mapped[list[Task]] = relationship(back_populates="instance", order_by="Task.id")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class Task(Base):
+    """A human step waiting for, or done by, a person."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_state_assignee", "state", "assignee_id"),
+        Index("ix_task_state_group", "state", "candidate_group_id"),
+        Index("ix_task_state_role", "state", "candidate_role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("flow_instance.id"), index=True)
+    spiff_id: Mapped[str] = mapped_column(String(36))
+    step_id: Mapped[str] = mapped_column(String(128))
+    step_name: Mapped[str] = mapped_column(String(300))
+    step_title: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    form_key: Mapped[str | None] = mapped_column(String(128))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    candidate_group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"))
+    candidate_role: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    instance: Mapped[FlowInstance] = relationship(back_populates="tasks")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    candidate_group: Mapped[Group | None] = relationship()
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+    def title(self, locale: str) -> str:
+        """Return the step's name in the locale."""
+        return localize(self.step_title, locale) or self.step_name

@@ -1,0 +1,65 @@
+"""Read-side queries: the inbox, the instances a user may see, timelines."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
+
+from andon import audit
+from andon.audit import AuditEvent
+from andon.flows.models import FlowInstance, Task
+from andon.identity.models import User
+
+SEE_ALL_ROLES = ("admin", "leader")
+
+
+def _owned_by(user: User) -> ColumnElement[bool]:
+    """Return the condition that a task is the user's or offered to the user."""
+    group_ids = [group.id for group in user.groups]
+    offered = and_(Task.assignee_id.is_(None),
+                   or_(Task.candidate_group_id.in_(group_ids) if group_ids else false(),
+                       Task.candidate_role.in_(sorted(user.roles))))
+    return or_(Task.assignee_id == user.id, offered)
+
+
+def inbox(user: User) -> Select[tuple[Task]]:
+    """Return the open tasks of a user and of the user's groups, oldest first."""
+    return (select(Task).where(Task.state == "open", _owned_by(user))
+            .order_by(Task.created_at, Task.id))
+
+
+def inbox_count(session: Session, user: User) -> int:
+    """Return how many open tasks wait for the user."""
+    query = select(func.count(Task.id)).where(Task.state == "open", _owned_by(user))
+    return session.scalar(query) or 0
+
+
+def _involved(user: User) -> ColumnElement[bool]:
+    """Return the condition that the user started or has a part in an instance."""
+    part = exists().where(Task.instance_id == FlowInstance.id,
+                          or_(_owned_by(user), Task.completed_by_id == user.id))
+    return or_(FlowInstance.started_by_id == user.id, part)
+
+
+def visible_instances(user: User, status: str | None = None) -> Select[tuple[FlowInstance]]:
+    """Return the instances a user may open, newest first."""
+    query = select(FlowInstance).order_by(FlowInstance.started_at.desc(), FlowInstance.id.desc())
+    if not user.has_role(*SEE_ALL_ROLES):
+        query = query.where(_involved(user))
+    if status:
+        query = query.where(FlowInstance.status == status)
+    return query
+
+
+def can_view(session: Session, instance: FlowInstance, user: User) -> bool:
+    """Tell whether the user may open the instance."""
+    if user.has_role(*SEE_ALL_ROLES):
+        return True
+    query = select(FlowInstance.id).where(FlowInstance.id == instance.id, _involved(user))
+    return session.scalar(query) is not None
+
+
+def timeline(session: Session, instance: FlowInstance) -> list[AuditEvent]:
+    """Return what happened to an instance, oldest first."""
+    return audit.history(session, "instance", instance.id)

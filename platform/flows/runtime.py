@@ -1,0 +1,204 @@
+"""Start instances, complete and claim tasks, and keep the task table in step.
+
+The engine state of an instance is stored apart from the spec, which lives once
+in its definition version. After every engine run the ready human steps are
+projected into the ``task`` table, which the inbox and reports query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from andon import audit, catalog
+from andon.database import utcnow
+from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound
+from andon.flows import owners
+from andon.flows.engine import Engine, ReadyTask
+from andon.flows.models import FlowInstance, Task
+from andon.forms.store import form_spec
+from andon.forms.validation import validate_submission
+from andon.i18n import N_
+from andon.identity.models import User
+
+engine = Engine()
+
+
+def start_form_key(session: Session, flow_key: str) -> str | None:
+    """Return the form of the flow's first step, which the starter fills in."""
+    version = catalog.current(session, "flow", flow_key)
+    return version.content.get("start_form")
+
+
+def start_instance(session: Session, flow_key: str, user: User,
+                   form: Mapping[str, Any]) -> FlowInstance:
+    """Start the published version of a flow with the starter's form."""
+    version = catalog.current(session, "flow", flow_key)
+    workflow = engine.start(version.content["spec"])
+    engine.run(workflow)
+    first = _starter_step(workflow)
+    data = _validated(session, first.properties.get("form"), form)
+    instance = FlowInstance(version=version, started_by=user, state="",
+                            title=str(data.get("title") or version.label("en"))[:300])
+    session.add(instance)
+    session.flush()
+    audit.record(session, "instance.started", "instance", instance.id, user.id,
+                 flow=flow_key, version=version.number)
+    engine.complete(workflow, first.id, data)
+    _record_completion(session, instance, first, user, data)
+    _save(session, instance, workflow)
+    return instance
+
+
+def complete_task(session: Session, task_id: int, user: User,
+                  form: Mapping[str, Any]) -> Task:
+    """Complete a task with its form, as its owner; validation errors keep nothing."""
+    task = _open_task(session, task_id, user)
+    data = _validated(session, task.form_key, form)
+    instance = task.instance
+    workflow = engine.restore(instance.version.content["spec"], instance.state)
+    engine.complete(workflow, task.spiff_id, data)
+    task.state, task.completed_at, task.completed_by_id = "completed", utcnow(), user.id
+    task.assignee_id = task.assignee_id or user.id
+    task.data = data
+    audit.record(session, "task.completed", "instance", instance.id, user.id,
+                 task=task.id, step=task.step_id, step_title=task.step_title, data=data)
+    _save(session, instance, workflow)
+    return task
+
+
+def claim_task(session: Session, task_id: int, user: User) -> Task:
+    """Take a candidate task so that it is the user's alone."""
+    task = _open_task(session, task_id, user)
+    if task.assignee_id == user.id:
+        return task
+    task.assignee_id = user.id
+    audit.record(session, "task.claimed", "instance", task.instance_id, user.id,
+                 task=task.id, step=task.step_id, step_title=task.step_title)
+    _flush(session)
+    return task
+
+
+def wake(session: Session, instance: FlowInstance) -> None:
+    """Fire the instance's due timers and run on to the next wait."""
+    workflow = engine.restore(instance.version.content["spec"], instance.state)
+    engine.run(workflow)
+    _save(session, instance, workflow)
+
+
+def may_act(task: Task, user: User) -> bool:
+    """Tell whether the user owns the task or is one of its candidates."""
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    if task.candidate_group_id is not None:
+        return task.candidate_group_id in {group.id for group in user.groups}
+    return task.candidate_role is not None and user.has_role(task.candidate_role)
+
+
+def _open_task(session: Session, task_id: int, user: User) -> Task:
+    """Return an open task the user may act on, or raise why not."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(N_("There is no task number %(id)s."), id=task_id)
+    if task.state != "open":
+        who = task.completed_by.display_name if task.completed_by else "-"
+        raise Conflict(N_("This task was already completed by %(name)s; nothing was changed."),
+                       name=who)
+    if not may_act(task, user):
+        raise Forbidden(N_("This task belongs to someone else; nothing was changed."))
+    return task
+
+
+def _validated(session: Session, form_key: str | None, form: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate submitted values against a step's form and return typed data."""
+    if not form_key:
+        return {}
+    data, errors = validate_submission(form_spec(session, form_key), form)
+    if errors:
+        raise InvalidSubmission(errors, form)
+    return data
+
+
+def _starter_step(workflow: Any) -> ReadyTask:
+    """Return the first ready step, which must belong to the starter."""
+    ready = engine.ready_tasks(workflow)
+    if not ready or ready[0].properties.get("owner") != "starter":
+        raise Conflict(N_("This flow does not begin with a step for the person starting it."))
+    return ready[0]
+
+
+def _save(session: Session, instance: FlowInstance, workflow: Any) -> None:
+    """Store the engine state, project ready steps, and close a finished instance."""
+    instance.state = engine.dump(workflow)
+    instance.data = engine.data(workflow)
+    instance.wake_at = engine.next_timer(workflow)
+    _sync_tasks(session, instance, engine.ready_tasks(workflow))
+    if engine.is_done(workflow) and instance.status == "running":
+        instance.status, instance.ended_at = "completed", utcnow()
+        audit.record(session, "instance.completed", "instance", instance.id, None)
+    _flush(session)
+
+
+def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]) -> None:
+    """Open a task row for each new ready step; cancel rows no longer ready."""
+    open_rows = {task.spiff_id: task for task in instance.tasks if task.state == "open"}
+    for step in ready:
+        if step.id not in open_rows:
+            _open_row(session, instance, step)
+    ready_ids = {step.id for step in ready}
+    for spiff_id, task in open_rows.items():
+        if spiff_id not in ready_ids:
+            task.state = "cancelled"
+
+
+def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task:
+    """Create the task row of a ready step with its resolved owner."""
+    owner = owners.resolve(session, step.properties.get("owner"), step.lane,
+                           instance.started_by)
+    task = Task(instance=instance, assignee_id=owner.assignee_id, **_step_columns(step), candidate_group_id=owner.group_id,
+                candidate_role=owner.role)
+    session.add(task)
+    session.flush()
+    audit.record(session, "task.created", "instance", instance.id, None, task=task.id,
+                 step=task.step_id, step_title=task.step_title, assignee=owner.assignee_id,
+                 group=owner.group_id, role=owner.role)
+    return task
+
+
+def _step_columns(step: ReadyTask) -> dict[str, Any]:
+    """Return the task columns that describe its step."""
+    name = step.step_name or step.step_id
+    return {"spiff_id": step.id, "step_id": step.step_id, "step_name": name,
+            "step_title": {"en": name, "zh-CN": step.properties.get("name_zh") or name},
+            "form_key": step.properties.get("form")}
+
+
+def _record_completion(session: Session, instance: FlowInstance, step: ReadyTask,
+                       user: User, data: dict[str, Any]) -> None:
+    """Keep the starter's step as a completed task row, like every other step."""
+    now = utcnow()
+    task = Task(instance=instance, assignee_id=user.id, **_step_columns(step), state="completed", created_at=now, completed_at=now,
+                completed_by_id=user.id, data=data)
+    session.add(task)
+    session.flush()
+    audit.record(session, "task.completed", "instance", instance.id, user.id, task=task.id,
+                 step=task.step_id, step_title=task.step_title, data=data)
+
+
+def _flush(session: Session) -> None:
+    """Write changes; a concurrent change to the same instance is a Conflict."""
+    try:
+        session.flush()
+    except StaleDataError as error:
+        session.rollback()
+        raise Conflict(N_("Someone else changed this instance at the same time; "
+                          "nothing was changed. Reload and try again.")) from error
+
+
+def find_task(session: Session, spiff_id: str) -> Task | None:
+    """Return the task row of an engine task id."""
+    return session.scalar(select(Task).where(Task.spiff_id == spiff_id))
