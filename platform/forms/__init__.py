@@ -1,0 +1,1 @@
+"""Forms domain: no web framework here."""

@@ -1,0 +1,25 @@
+"""Form definitions in the catalogue: load one from a file, read the current one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from sqlalchemy.orm import Session
+
+from andon import catalog
+from andon.forms.schema import FormSpec, check_definition
+from andon.jsonfile import parse_json
+
+
+def deploy_form(session: Session, source: str, filename: str,
+                user_id: int | None = None) -> tuple[catalog.DefinitionVersion, bool]:
+    """Check a form definition and publish it when it changed."""
+    spec = check_definition(parse_json(source, filename), filename)
+    compiled = json.dumps(asdict(spec), ensure_ascii=False, sort_keys=True)
+    return catalog.publish(session, "form", spec.key, spec.title, source, compiled, user_id)
+
+
+def form_spec(session: Session, key: str) -> FormSpec:
+    """Return the published form with this key."""
+    return FormSpec(**catalog.current(session, "form", key).content)
