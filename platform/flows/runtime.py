@@ -159,8 +159,8 @@ def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task
     """Create the task row of a ready step with its resolved owner."""
     owner = owners.resolve(session, step.properties.get("owner"), step.lane,
                            instance.started_by)
-    task = Task(instance=instance, assignee_id=owner.assignee_id, **_step_columns(step), candidate_group_id=owner.group_id,
-                candidate_role=owner.role)
+    task = Task(instance=instance, assignee_id=owner.assignee_id, candidate_group_id=owner.group_id,
+                candidate_role=owner.role, **_step_columns(step))
     session.add(task)
     session.flush()
     audit.record(session, "task.created", "instance", instance.id, None, task=task.id,
@@ -181,8 +181,8 @@ def _record_completion(session: Session, instance: FlowInstance, step: ReadyTask
                        user: User, data: dict[str, Any]) -> None:
     """Keep the starter's step as a completed task row, like every other step."""
     now = utcnow()
-    task = Task(instance=instance, assignee_id=user.id, **_step_columns(step), state="completed", created_at=now, completed_at=now,
-                completed_by_id=user.id, data=data)
+    task = Task(instance=instance, assignee_id=user.id, state="completed", created_at=now,
+                completed_at=now, completed_by_id=user.id, data=data, **_step_columns(step))
     session.add(task)
     session.flush()
     audit.record(session, "task.completed", "instance", instance.id, user.id, task=task.id,

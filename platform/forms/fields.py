@@ -8,17 +8,17 @@ arrays) are not rendered and not coerced.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from andon.forms.schema import FormSpec, option_values
-from andon.i18n import N_, Message, localize, normalize_locale
+from andon.i18n import N_, Message, localize
 
 TEXT_WIDGETS = frozenset({"text", "textarea", "date", "email", "url", "tel"})
 LONG_TEXT = 200
 TRUE_STRINGS = frozenset({"on", "true", "1", "yes"})
-YES_NO = {"en": ("Yes", "No"), "zh-CN": ("是", "否")}
+YES, NO = N_("Yes"), N_("No")
 
 
 @dataclass
@@ -220,15 +220,18 @@ def parse_number(raw: str) -> int | float:
     return int(number) if number.is_integer() and "e" not in text.lower() else number
 
 
-def display(spec: FormSpec, locale: str, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def display(spec: FormSpec, locale: str, data: Mapping[str, Any],
+            translate: Callable[[str], str] = str) -> list[tuple[str, str]]:
     """Return (label, shown value) for every field, enum values shown by their label."""
     return [
-        (spec.label(name, locale), _shown(spec, name, field_kind, data.get(name), locale))
+        (spec.label(name, locale),
+         _shown(spec, name, field_kind, data.get(name), locale, translate))
         for name, field_kind, _ in supported(spec)
     ]
 
 
-def _shown(spec: FormSpec, name: str, field_kind: str, value: Any, locale: str) -> str:
+def _shown(spec: FormSpec, name: str, field_kind: str, value: Any, locale: str,
+           translate: Callable[[str], str]) -> str:
     """Return one stored value as a reader sees it."""
     if value is None:
         return ""
@@ -236,6 +239,5 @@ def _shown(spec: FormSpec, name: str, field_kind: str, value: Any, locale: str) 
         labels = dict(options(spec.properties[name], spec.field_layout(name), locale))
         return labels.get(option_text(value), option_text(value))
     if isinstance(value, bool):
-        yes, no = YES_NO.get(normalize_locale(locale), YES_NO["en"])
-        return yes if value else no
+        return translate(YES if value else NO)
     return as_text(value, field_kind)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from andon.errors import InvalidDefinition
 from andon.forms.schema import MAX_DEPTH, FormSpec, check_definition
 

@@ -4,10 +4,11 @@ import json
 from pathlib import Path
 
 import pytest
+from werkzeug.datastructures import MultiDict
+
 from andon.forms.fields import build_fields, coerce, display
 from andon.forms.schema import check_definition
 from andon.i18n import Message
-from werkzeug.datastructures import MultiDict
 
 FORMS = Path(__file__).resolve().parents[2] / "definitions" / "forms"
 
@@ -176,5 +177,7 @@ def test_display_formats_numbers_and_booleans(request_spec, sink):
     shown = dict(display(request_spec, "en", {"effort_days": 12.0, "cost_impact": 99.5}))
     assert shown["Effort (man-days)"] == "12" and shown["Cost impact (CNY)"] == "99.5"
     assert shown["Scope change"] == ""
-    assert dict(display(sink, "zh_Hans_CN", {"urgent": True}))["urgent"] == "是"
+    in_chinese = {"Yes": "是", "No": "否"}.__getitem__
+    assert dict(display(sink, "zh_Hans_CN", {"urgent": True}, in_chinese))["urgent"] == "是"
+    assert dict(display(sink, "en", {"urgent": False}))["urgent"] == "No"
     assert dict(display(sink, "en", {"severity": 2}))["severity"] == "High"

@@ -5,10 +5,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from jinja2 import Environment, FileSystemLoader
+
 from andon.forms.fields import build_fields
 from andon.forms.schema import check_definition
 from andon.forms.validation import validate_submission
-from jinja2 import Environment, FileSystemLoader
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "definitions" / "forms"
@@ -86,7 +87,8 @@ def invalid_request():
 
 
 def test_error_sits_inside_its_field_and_typed_value_is_kept(invalid_request):
-    tree = render(invalid_request, translate=lambda s: {"Enter a number.": "请输入数字。"}.get(s, s))
+    chinese = {"Enter a number.": "请输入数字。"}
+    tree = render(invalid_request, translate=lambda s: chinese.get(s, s))
     (error,) = tree.find(id="error-effort_days")
     assert "field-error" in error.attrs["class"] and error.text == "请输入数字。"
     assert error.ancestor_ids()[0] == "field-effort_days"

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from andon.forms.schema import check_definition
 from andon.forms.validation import (
     FORM_ERROR,

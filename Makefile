@@ -1,0 +1,46 @@
+# The two commands of the README. Everything else here serves them.
+#   make run   install Andon, set up a SQLite database with demo data, serve the UI
+#   make test  install the test tools too, then run the whole suite (SQLite and PostgreSQL)
+
+PYTHON ?= python3
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+BIN     = $(VENV)/bin
+SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install install-test system-test-deps translations
+
+run: install
+	$(BIN)/andon demo
+	$(BIN)/andon serve --host $(HOST) --port $(PORT)
+
+test: install-test system-test-deps
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed translations
+
+install-test: $(VENV)/.installed-test translations
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+# Compile the zh-CN and en message catalogues (.mo files are not committed).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -q -d platform/translations
+
+# Debian's Chromium for the browser tests, and a running PostgreSQL.
+system-test-deps:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1

@@ -1,0 +1,38 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from andon.config import Config
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Create and configure an Andon web application."""
+    if not isinstance(config, Config):
+        config = Config.from_env(**(config or {}))
+    app = Flask(__name__.rsplit(".", 1)[0] + ".web", instance_path=str(config.instance_path))
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        ANDON=config,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_TIMEZONE=config.timezone,
+        **{key.upper(): value for key, value in config.extra.items()},
+    )
+    from andon.web import admin, auth, db, errors, i18n, inbox, instances, reports, start, tasks
+
+    db.init_app(app)
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    for module in (inbox, start, tasks, instances, reports, admin):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/", endpoint="home", view_func=inbox.home)
+    return app

@@ -1,0 +1,146 @@
+"""The ``andon`` command: set up, load definitions, serve, and run the worker."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andon import schema
+from andon.config import Config
+from andon.database import make_engine, make_session_factory
+from andon.errors import AndonError
+from andon.identity.accounts import create_user
+from andon.identity.models import ROLES, User
+from andon.loader import load_folder
+
+
+def _session(config: Config) -> Session:
+    """Open a session on the configured database."""
+    return make_session_factory(make_engine(config.database_url))()
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Andon: forms, flows with deadlines, and reports for delivery organisations."""
+    ctx.obj = Config.from_env()
+
+
+@main.command()
+@click.pass_obj
+def init(config: Config) -> None:
+    """Create the database or upgrade it to the newest schema."""
+    engine = make_engine(config.database_url)
+    schema.upgrade(engine)
+    click.echo(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.pass_obj
+def load(config: Config, folder: Path) -> None:
+    """Load forms, flows and reports from FOLDER; changed files become new versions."""
+    with _session(config) as session:
+        failed = _load(session, folder)
+        session.commit()
+    sys.exit(1 if failed else 0)
+
+
+def _load(session: Session, folder: Path) -> int:
+    """Load a folder, print a line per file, and return how many files failed."""
+    try:
+        results = load_folder(session, folder)
+    except AndonError as error:
+        click.echo(str(error), err=True)
+        return 1
+    for item in results:
+        if item.error is not None:
+            click.echo(f"✗ {item.path}: {item.error}", err=True)
+        else:
+            state = "new version" if item.created else "unchanged"
+            click.echo(f"✓ {item.kind} {item.key} v{item.version} ({state})  {item.path}")
+    return sum(item.error is not None for item in results)
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--name", help="Display name; defaults to the user name.")
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), default=["member"])
+@click.option("--email")
+@click.password_option(help="Asked for when not given.")
+@click.pass_obj
+def create_user_command(config: Config, username: str, name: str | None,
+                        roles: tuple[str, ...], email: str | None, password: str) -> None:
+    """Create a user who can sign in."""
+    with _session(config) as session:
+        try:
+            create_user(session, username, name or username, password, roles, email)
+        except AndonError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+    click.echo(f"Created {username} ({', '.join(roles)}).")
+
+
+@main.command()
+@click.option("--definitions", type=click.Path(path_type=Path), default=Path("definitions"),
+              show_default=True)
+@click.option("--password", help="Give every new demo user this password (for scripts).")
+@click.pass_obj
+def demo(config: Config, definitions: Path, password: str | None) -> None:
+    """Set up the database, load the shipped definitions and create demo users."""
+    from andon.demo import create_people, seed_history
+
+    schema.upgrade(make_engine(config.database_url))
+    with _session(config) as session:
+        if _load(session, definitions):
+            session.commit()
+            raise click.ClickException("Some definitions did not load; see above.")
+        fresh = session.scalar(select(User.id).limit(1)) is None
+        passwords = create_people(session, password)
+        if fresh:
+            seed_history(session)
+        session.commit()
+    if passwords:
+        click.echo("\nDemo users (passwords are shown only this once):")
+        for username, secret in passwords.items():
+            click.echo(f"  {username:<10} {secret}")
+    else:
+        click.echo("Demo users already exist; `andon create-user` adds more.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Do not run the background worker.")
+@click.pass_obj
+def serve(config: Config, host: str, port: int, no_worker: bool) -> None:
+    """Serve the web UI, with the background worker in the same process."""
+    from werkzeug.serving import run_simple
+
+    from andon.app import create_app
+
+    app = create_app(config)
+    if not no_worker:
+        threading.Thread(target=_work, args=(config,), daemon=True, name="andon-worker").start()
+    click.echo(f"Andon is running: open http://{host}:{port}/  (Ctrl+C stops it)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.pass_obj
+def worker(config: Config) -> None:
+    """Run the background worker: due timers and, later, reminders and escalations."""
+    click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
+    _work(config)
+
+
+def _work(config: Config) -> None:
+    """Run due work forever at the configured interval."""
+    from andon.flows.worker import run_forever
+
+    run_forever(make_session_factory(make_engine(config.database_url)), config.worker_interval)

@@ -1,0 +1,88 @@
+"""Load definition files from a folder: forms, then flows, then reports.
+
+Each file loads in its own savepoint: a bad file is reported with its problems
+and leaves nothing behind, while the good ones load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from andon import catalog
+from andon.errors import AndonError, InvalidDefinition
+from andon.flows.deploy import deploy_flow
+from andon.forms.store import deploy_form
+from andon.i18n import N_
+from andon.jsonfile import parse_json
+from andon.reports.definition import check_definition as check_report
+from andon.reports.definition import dumps as dump_report
+
+Deployer = Callable[[Session, Path, int | None], tuple[catalog.DefinitionVersion, bool]]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What happened to one file."""
+
+    path: Path
+    kind: str
+    key: str = ""
+    version: int = 0
+    created: bool = False
+    error: AndonError | None = None
+
+
+def _form(session: Session, path: Path, user_id: int | None) -> tuple[
+        catalog.DefinitionVersion, bool]:
+    """Load one form definition file."""
+    return deploy_form(session, path.read_text(encoding="utf-8"), path.name, user_id)
+
+
+def _flow(session: Session, path: Path, user_id: int | None) -> tuple[
+        catalog.DefinitionVersion, bool]:
+    """Load one BPMN file."""
+    return deploy_flow(session, path.read_bytes(), path.name, user_id)
+
+
+def _report(session: Session, path: Path, user_id: int | None) -> tuple[
+        catalog.DefinitionVersion, bool]:
+    """Load one report definition file."""
+    source = path.read_text(encoding="utf-8")
+    spec = check_report(parse_json(source, path.name), path.name)
+    return catalog.publish(session, "report", spec.key, spec.title, source, dump_report(spec),
+                           user_id)
+
+
+KINDS: list[tuple[str, str, Deployer]] = [
+    ("form", "forms/*.json", _form),
+    ("flow", "flows/*.bpmn", _flow),
+    ("report", "reports/*.json", _report),
+]
+
+
+def load_folder(session: Session, folder: Path, user_id: int | None = None) -> list[Loaded]:
+    """Load every definition under a folder (searched recursively), forms first."""
+    if not folder.is_dir():
+        raise InvalidDefinition(N_("%(file)s is not a folder."), file=str(folder))
+    results = []
+    for kind, pattern, deploy in KINDS:
+        for path in sorted(folder.rglob(pattern)):
+            results.append(_load_one(session, kind, path, deploy, user_id))
+    return results
+
+
+def _load_one(session: Session, kind: str, path: Path, deploy: Deployer,
+              user_id: int | None) -> Loaded:
+    """Load one file in a savepoint, keeping nothing from it on error."""
+    savepoint = session.begin_nested()
+    try:
+        version, created = deploy(session, path, user_id)
+    except AndonError as error:
+        savepoint.rollback()
+        return Loaded(path, kind, error=error)
+    savepoint.commit()
+    return Loaded(path, kind, version.definition.key, version.number, created)

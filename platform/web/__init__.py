@@ -1,0 +1,1 @@
+"""The web layer: blueprints, templates and htmx partials over the domain."""

@@ -1,0 +1,28 @@
+"""Administration: people, groups, org units and the loaded definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from andon import catalog
+from andon.identity.models import Group, OrgUnit, User
+from andon.web import db
+from andon.web.auth import role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@role_required("admin")
+def index() -> Any:
+    """Show users, groups, org units and definition versions."""
+    session = db.session()
+    return render_template(
+        "admin/index.html",
+        users=list(session.scalars(User.listed())),
+        groups=list(session.scalars(select(Group).order_by(Group.key))),
+        units=list(session.scalars(select(OrgUnit).order_by(OrgUnit.key))),
+        versions=catalog.all_versions(session))

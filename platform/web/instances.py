@@ -1,0 +1,89 @@
+"""Records: the instances a user may see, each with its state and timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext
+from sqlalchemy.orm import Session
+
+from andon.audit import AuditEvent
+from andon.flows import queries
+from andon.flows.models import FlowInstance
+from andon.forms.fields import display
+from andon.forms.store import form_spec
+from andon.i18n import N_, Message, localize
+from andon.web import db
+from andon.web.i18n import locale_code
+from andon.web.pages import me
+
+bp = Blueprint("instances", __name__, url_prefix="/instances")
+
+EVENT_TEXT = {
+    "instance.started": N_("%(actor)s started %(flow)s (version %(version)s)"),
+    "task.created": N_("Step “%(step)s” is waiting for %(owner)s"),
+    "task.claimed": N_("%(actor)s took step “%(step)s”"),
+    "task.completed": N_("%(actor)s completed step “%(step)s”"),
+    "instance.completed": N_("The flow ended"),
+}
+PAGE_SIZE = 50
+
+
+@bp.get("/")
+def index() -> Any:
+    """List the instances the user may open, optionally by status."""
+    status = request.args.get("status") or None
+    page = max(1, request.args.get("page", 1, type=int))
+    query = queries.visible_instances(me(), status).limit(PAGE_SIZE + 1)
+    rows = list(db.session().scalars(query.offset((page - 1) * PAGE_SIZE)))
+    return render_template("instances/index.html", instances=rows[:PAGE_SIZE], status=status,
+                           page=page, more=len(rows) > PAGE_SIZE)
+
+
+@bp.get("/<int:instance_id>")
+def show(instance_id: int) -> Any:
+    """Show an instance: state, open steps, submitted data and timeline."""
+    session = db.session()
+    instance = session.get(FlowInstance, instance_id)
+    if instance is None:
+        abort(404)
+    if not queries.can_view(session, instance, me()):
+        abort(403)
+    events = [(event, describe(session, instance, event))
+              for event in queries.timeline(session, instance)]
+    return render_template("instances/show.html", instance=instance, events=events,
+                           steps=submitted_steps(session, instance))
+
+
+def submitted_steps(session: Session, instance: FlowInstance) -> list[tuple[Any, list[Any]]]:
+    """Return each completed step with its submitted values as (label, value) rows."""
+    steps = []
+    for task in instance.tasks:
+        if task.state == "completed" and task.form_key:
+            rows = display(form_spec(session, task.form_key), locale_code(), task.data, gettext)
+            steps.append((task, rows))
+    return steps
+
+
+def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Message:
+    """Return a readable sentence for a timeline event."""
+    detail = event.detail
+    params = {"actor": event.actor.display_name if event.actor else "Andon",
+              "step": localize(detail.get("step_title"), locale_code()),
+              "flow": instance.version.label(locale_code()),
+              "version": detail.get("version", ""),
+              "owner": _owner_name(instance, detail)}
+    return Message(EVENT_TEXT.get(event.kind, event.kind), params)
+
+
+def _owner_name(instance: FlowInstance, detail: dict[str, Any]) -> str:
+    """Name the owner recorded in a task.created event."""
+    task = next((t for t in instance.tasks if t.id == detail.get("task")), None)
+    if task is None:
+        return ""
+    if task.assignee_id and detail.get("assignee"):
+        return task.assignee.display_name if task.assignee else ""
+    if task.candidate_group:
+        return task.candidate_group.name
+    return task.candidate_role or ""

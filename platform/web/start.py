@@ -1,0 +1,50 @@
+"""Start a flow by filling in the form of its first step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from andon import catalog
+from andon.errors import InvalidSubmission
+from andon.flows import runtime
+from andon.forms.fields import build_fields
+from andon.forms.store import form_spec
+from andon.web import db
+from andon.web.i18n import locale_code
+from andon.web.pages import me
+
+bp = Blueprint("start", __name__, url_prefix="/start")
+
+
+@bp.get("/")
+def index() -> Any:
+    """List the flows the user can start."""
+    flows = catalog.published(db.session(), "flow")
+    return render_template("start/index.html", flows=flows)
+
+
+@bp.route("/<key>", methods=["GET", "POST"])
+def form(key: str) -> Any:
+    """Show the start form, or start the flow with what was submitted."""
+    session = db.session()
+    flow = catalog.current(session, "flow", key)
+    spec = form_spec(session, runtime.start_form_key(session, key) or "")
+    values: Any = {}
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            instance = runtime.start_instance(session, key, me(), request.form)
+        except InvalidSubmission as invalid:
+            session.rollback()
+            values, errors = invalid.values, invalid.errors
+        else:
+            session.commit()
+            flash(_("Submitted. It is now with the next step."))
+            return redirect(url_for("instances.show", instance_id=instance.id))
+    fields = build_fields(spec, locale_code(), values, errors)
+    status = 422 if errors else 200
+    return render_template("start/form.html", flow=flow, spec=spec, fields=fields,
+                           errors=errors), status
