@@ -9,7 +9,7 @@ PORT   ?= 5000
 BIN     = $(VENV)/bin
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test system-test-deps translations
+.PHONY: run test install install-test system-test-deps translations messages
 
 run: install
 	$(BIN)/andon demo
@@ -34,7 +34,13 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 # Compile the zh-CN and en message catalogues (.mo files are not committed).
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d platform/translations
+	$(BIN)/pybabel compile --statistics -d platform/translations
+
+# After changing user-facing strings: extract them and update both catalogues.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	  --project Andon --copyright-holder Andon -o platform/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i platform/translations/messages.pot -d platform/translations
 
 # Debian's Chromium for the browser tests, and a running PostgreSQL.
 system-test-deps:

@@ -73,9 +73,11 @@ def people(session: Session) -> dict[str, User]:
 
 
 @pytest.fixture
-def app(engine: Engine, database_url: str, tmp_path: Path) -> Flask:
+def app(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """Return the app on the test database, CSRF on as in production."""
-    return create_test_app(database_url, tmp_path)
+    app = create_test_app(database_url, tmp_path)
+    yield app
+    app.extensions["andon.engine"].dispose()
 
 
 def create_test_app(database_url: str, tmp_path: Path, **extra: Any) -> Flask:
@@ -88,8 +90,10 @@ def create_test_app(database_url: str, tmp_path: Path, **extra: Any) -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """Return a test client."""
-    return app.test_client()
+    """Return a test client whose browser asks for English unless a test says otherwise."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 class Auth:

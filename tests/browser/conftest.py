@@ -1,0 +1,151 @@
+"""Fixtures for browser tests: the real `andon` commands and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ANDON = ROOT / ".venv" / "bin" / "andon"
+SCREENSHOTS = ROOT / "test-output" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD_LINE = re.compile(r"^  (\w+)\s+(\S+)$")
+URL_LINE = re.compile(r"Andon is running: open (http://\S+)")
+STARTUP_SECONDS = 20
+
+
+@dataclass
+class Demo:
+    """An instance folder set up by `andon demo`, with the passwords it printed."""
+
+    env: dict[str, str]
+    passwords: dict[str, str]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Demo:
+    """Run `andon demo` as the README does and read the passwords it prints."""
+    env = {**os.environ, "ANDON_INSTANCE_PATH": str(tmp_path / "instance"),
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("ANDON_DATABASE_URL", None)
+    done = subprocess.run([str(ANDON), "demo", "--definitions", "definitions"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    header = "Demo users (passwords are shown only this once):"
+    assert header in done.stdout, done.stdout
+    listing = done.stdout.split(header, 1)[1].splitlines()
+    passwords = dict(match.groups() for line in listing if (match := PASSWORD_LINE.match(line)))
+    assert set(passwords) == {"admin", "pm", "engineer1", "engineer2", "director", "leader"}
+    return Demo(env, passwords)
+
+
+@pytest.fixture
+def passwords(demo: Demo) -> dict[str, str]:
+    """Return the demo users' passwords as `andon demo` printed them."""
+    return demo.passwords
+
+
+@pytest.fixture
+def server(demo: Demo, tmp_path: Path) -> Iterator[str]:
+    """Run `andon serve` on a free port and return the URL it prints."""
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(ANDON), "serve", "--host", "127.0.0.1", "--port", str(_free_port())],
+            cwd=ROOT, env=demo.env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield _wait_until_serving(process, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_serving(process: subprocess.Popen[Any], log_path: Path) -> str:
+    """Wait for the printed URL, then until it answers; fail if the server dies."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+        else:
+            pytest.fail(f"andon serve exited:\n{log_path.read_text()}")
+        match = URL_LINE.search(log_path.read_text())
+        if match and _answers(match.group(1)):
+            return match.group(1)
+    pytest.fail(f"andon serve did not answer in {STARTUP_SECONDS} s:\n{log_path.read_text()}")
+
+
+def _answers(url: str) -> bool:
+    """Tell whether the URL answers with a page (following the login redirect)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Launch Debian's Chromium once for the session."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """Open a fresh English-speaking browser tab with its own cookies."""
+    expect.set_options(timeout=10_000)
+    context = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+class Screenshots:
+    """Save numbered full-page screenshots under test-output/browser/."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def __call__(self, page: Page, name: str) -> Path:
+        """Save the whole page as NN-name.png and return the path."""
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shot() -> Screenshots:
+    """Return the screenshot taker, with an emptied output folder."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    return Screenshots(SCREENSHOTS)

@@ -1,0 +1,197 @@
+"""A change request goes from engineer to project manager to director, in Chromium."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+TITLE = "迁移测试环境 Move the test environment to the new cluster"
+REASON = "客户用户数翻倍 The customer doubled its users"
+NAV_ZH = ["收件箱", "发起", "记录", "报表"]
+NAV_EN = ["Inbox", "Start", "Records", "Reports"]
+
+
+def nav_links(page: Page) -> Locator:
+    """Return the links of the main navigation in the header."""
+    return page.locator("header nav a")
+
+
+def login(page: Page, username: str, password: str) -> None:
+    """Sign in on the login page and wait for the inbox."""
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("main button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+
+
+def logout(page: Page) -> None:
+    """Sign out with the header button and wait for the login page."""
+    page.locator("header form[action$='/auth/logout'] button").click()
+    expect(page).to_have_url(re.compile(r"/auth/login$"))
+
+
+def switch_language(page: Page, name: str, nav: list[str] | None = None) -> None:
+    """Press a language button in the header; wait until the page shows that language."""
+    page.locator("header").get_by_role("button", name=name).click()
+    expect(page.locator("header").get_by_role("button", name=name)).to_have_attribute(
+        "aria-pressed", "true")
+    if nav is not None:
+        expect(nav_links(page)).to_have_text([re.compile(rf"^\s*{word}") for word in nav])
+
+
+def open_task(page: Page, step: str) -> None:
+    """Open the inbox and the task at `step` for the change request of this test."""
+    nav_links(page).first.click()
+    row = page.locator("table.list tbody tr").filter(has_text=TITLE)
+    row.get_by_role("link", name=step).click()
+    expect(page.locator("h1")).to_have_text(step)
+
+
+def decide(page: Page, decision: str, comment: str) -> None:
+    """Fill in the review form and press Complete."""
+    page.get_by_label(decision, exact=True).check()
+    page.get_by_label("Comment").fill(comment)
+    page.get_by_role("button", name="Complete").click()
+
+
+@pytest.mark.browser
+def test_change_request_is_approved_by_pm_and_director(
+        page: Page, server: str, passwords: dict[str, str],
+        shot: Callable[[Page, str], Path]) -> None:
+    """A new user's first change request, from the printed URL to the report."""
+    # 1. The printed URL leads to the login page; a wrong password keeps the user there.
+    page.goto(server)
+    expect(page).to_have_url(re.compile(r"/auth/login"))
+    login_url = page.url
+    page.locator("#username").fill("engineer1")
+    page.locator("#password").fill("not-the-password")
+    page.locator("main button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    expect(page).to_have_url(login_url)
+    expect(page.locator("#username")).to_have_value("engineer1")
+    shot(page, "login-wrong-password")
+    login(page, "engineer1", passwords["engineer1"])
+    expect(page.locator("header .me")).to_have_text("李雷 Li Lei")
+    shot(page, "inbox-engineer1")
+
+    # 2. The language buttons switch the whole UI; a member sees no Admin link.
+    switch_language(page, "简体中文", NAV_ZH)
+    expect(page.locator("h1")).to_have_text("收件箱")
+    shot(page, "inbox-chinese")
+    switch_language(page, "English", NAV_EN)
+    expect(page.locator("h1")).to_have_text("Inbox")
+    shot(page, "inbox-english")
+
+    # 3. Start a change request in Chinese; mistakes are shown next to their fields.
+    switch_language(page, "简体中文", NAV_ZH)
+    page.locator("header nav").get_by_role("link", name="发起").click()
+    page.get_by_role("link", name="变更申请").click()
+    expect(page.locator("h1")).to_have_text("变更申请")
+    typed = {"project": "PRJ-2026-030", "reason": REASON,
+             "scope_change": "Two more nodes and a new load balancer",
+             "cost_impact": "48000", "schedule_impact_days": "5",
+             "customer_contact": "Liu Yang"}
+    for name, value in typed.items():
+        page.locator(f"#input-{name}").fill(value)
+    # Chromium drops letters typed into a number field, as it would for a person.
+    page.locator("#input-effort_days").press_sequentially("abc")
+    page.get_by_role("button", name=re.compile("提交|Submit")).click()
+    for name in ("effort_days", "title"):
+        expect(page.locator(f"#field-{name} .field-error")).to_be_visible()
+        expect(page.locator(f"#input-{name}")).to_have_attribute("aria-invalid", "true")
+    for name, value in typed.items():
+        expect(page.locator(f"#input-{name}")).to_have_value(value)
+        expect(page.locator(f"#field-{name} .field-error")).to_have_count(0)
+    shot(page, "start-form-errors")
+
+    page.locator("#input-title").fill(TITLE)
+    page.locator("#input-effort_days").fill("12")
+    page.get_by_role("button", name=re.compile("提交|Submit")).click()
+    expect(page).to_have_url(re.compile(r"/instances/\d+$"))
+    instance_url = page.url
+    expect(page.locator("h1")).to_have_text(TITLE)
+    expect(page.locator(".meta .state-running")).to_be_visible()
+    timeline = page.locator(".timeline li")
+    expect(timeline.first).to_contain_text("李雷 Li Lei")
+    expect(timeline.first).to_contain_text("变更申请")
+    shot(page, "instance-started")
+
+    # 4. The project manager approves; a second submit of the same task is refused.
+    logout(page)
+    login(page, "pm", passwords["pm"])
+    row = page.locator("table.list tbody tr").filter(has_text=TITLE)
+    expect(row.get_by_role("link", name="Project manager review")).to_be_visible()
+    shot(page, "inbox-pm")
+    open_task(page, "Project manager review")
+    expect(page.locator(".step dl")).to_contain_text(REASON)
+    expect(page.locator(".step dl")).to_contain_text("12")
+    second_tab = page.context.new_page()
+    second_tab.goto(page.url)
+    decide(page, "Approve", "Fits the budget; please go ahead.")
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    expect(page.get_by_role("status")).to_have_text("Done. The task has left your inbox.")
+    expect(page.locator("main")).not_to_contain_text(TITLE)
+    shot(page, "inbox-pm-after-approval")
+    decide(second_tab, "Reject", "Too late, I changed my mind.")
+    expect(second_tab.locator("main")).to_contain_text("Someone else was first")
+    expect(second_tab.locator("main")).to_contain_text("already completed by 王芳 Wang Fang")
+    shot(second_tab, "task-conflict")
+    second_tab.close()
+
+    logout(page)
+    login(page, "director", passwords["director"])
+    open_task(page, "Delivery director approval")
+    director_task_url = page.url
+    expect(page.locator(".step h2")).to_contain_text(["Describe the change",
+                                                      "Project manager review"])
+    shot(page, "task-director")
+    decide(page, "Approve", "Approved.")
+    expect(page.get_by_role("status")).to_have_text("Done. The task has left your inbox.")
+    page.goto(instance_url)
+    expect(page.locator(".meta .state-completed")).to_have_text("Completed")
+    shot(page, "instance-completed-director")
+
+    logout(page)
+    login(page, "engineer2", passwords["engineer2"])
+    page.goto(director_task_url)
+    expect(page.locator("main")).to_contain_text("Not allowed")
+    expect(page.locator("main")).to_contain_text("You do not have permission")
+    shot(page, "forbidden-engineer2")
+
+    # 5. The requester finds the finished request and who did what (still in Chinese).
+    logout(page)
+    login(page, "engineer1", passwords["engineer1"])
+    expect(nav_links(page)).to_have_text([re.compile(rf"^\s*{word}") for word in NAV_ZH])
+    page.locator("header nav").get_by_role("link", name="记录").click()
+    page.get_by_role("link", name=TITLE).click()
+    expect(page).to_have_url(instance_url)
+    expect(page.locator(".meta .state-completed")).to_be_visible()
+    for who in ("李雷 Li Lei", "王芳 Wang Fang", "陈静 Chen Jing"):
+        expect(page.locator(".timeline")).to_contain_text(who)
+    shot(page, "instance-completed-engineer1")
+
+    # 6. A leader reads the open-tasks report, with the way it is computed.
+    logout(page)
+    login(page, "leader", passwords["leader"])
+    page.locator("header nav").get_by_role("link", name="Reports").click()
+    page.get_by_role("link", name="Open tasks by step").click()
+    expect(page.locator("h1")).to_have_text("Open tasks by step")
+    report = page.locator("table.report")
+    expect(report.locator("thead th")).to_have_count(4)
+    expect(report.locator("tbody tr").first).to_be_visible()
+    expect(report.locator("tbody td.empty")).to_have_count(0)
+    expect(page.locator(".formula")).to_contain_text("How it is computed")
+    shot(page, "report-open-tasks")
+
+    # An administrator, unlike the others, sees the Admin link.
+    logout(page)
+    login(page, "admin", passwords["admin"])
+    expect(nav_links(page)).to_have_text([re.compile(rf"^\s*{word}")
+                                          for word in [*NAV_EN, "Admin"]])
+    page.locator("header nav").get_by_role("link", name="Admin").click()
+    expect(page.locator("h1")).to_have_text("Admin")
+    shot(page, "admin")

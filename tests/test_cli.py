@@ -1,0 +1,124 @@
+"""The andon command as a new user runs it, and loading bad definition files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from andon import catalog
+from andon.cli import main
+from andon.loader import load_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_standard_library_platform_is_still_importable_from_the_repository_root():
+    result = subprocess.run([sys.executable, "-c", "import platform; print(platform.system())"],
+                            cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "Linux"
+    assert not (ROOT / "platform" / "__init__.py").exists()
+
+
+def test_demo_sets_up_everything_and_prints_passwords_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    first = runner.invoke(main, ["demo", "--definitions", str(ROOT / "definitions")])
+    assert first.exit_code == 0, first.output
+    passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", first.output, re.M))
+    assert set(passwords) == {"admin", "pm", "engineer1", "engineer2", "director", "leader"}
+    assert (tmp_path / "andon.db").exists() and (tmp_path / "secret_key").exists()
+
+    second = runner.invoke(main, ["demo", "--definitions", str(ROOT / "definitions")])
+    assert second.exit_code == 0
+    assert "unchanged" in second.output and not set(passwords.values()) & set(
+        second.output.split())
+
+
+def test_create_user_hashes_and_refuses_duplicates(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    made = runner.invoke(main, ["create-user", "mei", "--role", "leader", "--password",
+                                "s3cret-pass"])
+    assert made.exit_code == 0, made.output
+    again = runner.invoke(main, ["create-user", "mei", "--password", "s3cret-pass"])
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = runner.invoke(main, ["create-user", "kai", "--password", "short"])
+    assert short.exit_code == 1 and "at least 8 characters" in short.output
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Return a copy of the shipped definitions to spoil."""
+    target = tmp_path / "definitions"
+    shutil.copytree(ROOT / "definitions", target)
+    return target
+
+
+def count_versions(session) -> int:
+    """Return how many definition versions are stored."""
+    return session.scalar(select(func.count(catalog.DefinitionVersion.id)))
+
+
+def test_load_reports_each_bad_file_and_loads_the_good_ones(session, folder):
+    flow = folder / "flows" / "change_request.bpmn"
+    text = flow.read_text()
+    start = text.index('<bpmn:userTask id="pm_review"')
+    end = text.index("</bpmn:userTask>", start) + len("</bpmn:userTask>")
+    element = text[start:end].replace("bpmn:userTask", "bpmn:serviceTask")
+    flow.write_text(text[:start] + element + text[end:])
+    (folder / "forms" / "broken.json").write_text('{"key": "broken",\n  "title": }')
+    (folder / "reports" / "bad.json").write_text('{"key": "bad", "title": {"en": "b", '
+                                                 '"zh-CN": "b"}, "dataset": "tasks", '
+                                                 '"measures": [], "visualisation": {"type": '
+                                                 '"table"}}')
+    results = {item.path.name: item for item in load_folder(session, folder)}
+    session.commit()
+    assert "broken.json: line 2 column 12" in str(results["broken.json"].error)
+    assert "change_request.bpmn: pm_review" in str(results["change_request.bpmn"].error)
+    assert "bad.json: $.measures" in str(results["bad.json"].error)
+    assert results["change_request.json"].created and results["change_request.json"].error is None
+    kinds = {v.definition.kind for v in catalog.all_versions(session)}
+    assert kinds == {"form", "report"}  # the flow loaded nothing
+
+
+def test_load_makes_a_new_version_only_when_a_file_changes(session, folder):
+    load_folder(session, folder)
+    before = count_versions(session)
+    assert not any(item.created for item in load_folder(session, folder))
+    form = folder / "forms" / "change_review.json"
+    form.write_text(form.read_text().replace("Comment", "Remarks"))
+    changed = [item for item in load_folder(session, folder) if item.created]
+    assert [(item.key, item.version) for item in changed] == [("change_review", 2)]
+    assert count_versions(session) == before + 1
+    assert catalog.current(session, "form", "change_review").number == 2
+
+
+def test_load_refuses_entities_and_names_the_file(session, folder):
+    flow = folder / "flows" / "change_request.bpmn"
+    text = flow.read_text()
+    flow.write_text(text.replace('<?xml version="1.0" encoding="UTF-8"?>',
+                                 '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "aaaa">]>', 1))
+    (result,) = [r for r in load_folder(session, folder) if r.kind == "flow"]
+    assert "change_request.bpmn" in str(result.error) and "DOCTYPE" in str(result.error)
+
+
+def test_load_command_exits_non_zero_and_names_the_problem(tmp_path, monkeypatch, folder):
+    monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    runner.invoke(main, ["init"])
+    (folder / "forms" / "broken.json").write_text("{")
+    result = runner.invoke(main, ["load", str(folder)])
+    assert result.exit_code == 1
+    assert "broken.json" in result.output and "line 1" in result.output
+    assert "✓ flow change_request v1" in result.output
