@@ -40,12 +40,13 @@ translations: $(VENV)/.installed
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
 	  --project Andon --copyright-holder Andon -o platform/translations/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i platform/translations/messages.pot -d platform/translations
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i platform/translations/messages.pot -d platform/translations
 
-# Debian's Chromium for the browser tests, and a running PostgreSQL.
+# Debian's Chromium and a Chinese font for the browser tests, and a running PostgreSQL.
 system-test-deps:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
-	  $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 	@pg_isready -q -h 127.0.0.1 -p 5432 || \
 	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \

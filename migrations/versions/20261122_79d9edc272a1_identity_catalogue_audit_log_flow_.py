@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('started_at', andon.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ended_at', andon.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('wake_at', andon.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.JSON(), nullable=True),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['started_by_id'], ['user.id'], name=op.f('fk_flow_instance_started_by_id_user')),
     sa.ForeignKeyConstraint(['version_id'], ['definition_version.id'], name=op.f('fk_flow_instance_version_id_definition_version')),

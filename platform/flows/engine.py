@@ -174,6 +174,12 @@ class Engine:
         return [ReadyTask(str(task.id), *_step(task.task_spec))
                 for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
 
+    def reached_ends(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+        """List the BPMN end events the instance has reached, in order."""
+        done = workflow.get_tasks(state=TaskState.COMPLETED)
+        return [ReadyTask(str(task.id), *_step(task.task_spec)) for task in done
+                if _step(task.task_spec)[3] == "endEvent" and task.task_spec.bpmn_id]
+
     def complete(self, workflow: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) -> None:
         """Merge ``data`` into a ready human task, complete it and run on."""
         task = self._ready_task(workflow, task_id)

@@ -32,6 +32,7 @@ class FlowInstance(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    outcome: Mapped[dict[str, Any] | None]
     lock_version: Mapped[int] = mapped_column(default=1)
 
     version: Mapped[DefinitionVersion] = relationship()

@@ -14,13 +14,17 @@ from andon.identity.models import User
 SEE_ALL_ROLES = ("admin", "leader")
 
 
-def _owned_by(user: User) -> ColumnElement[bool]:
-    """Return the condition that a task is the user's or offered to the user."""
+def _offered_to(user: User) -> ColumnElement[bool]:
+    """Return the condition that a task is offered to the user's groups or roles."""
     group_ids = [group.id for group in user.groups]
-    offered = and_(Task.assignee_id.is_(None),
-                   or_(Task.candidate_group_id.in_(group_ids) if group_ids else false(),
-                       Task.candidate_role.in_(sorted(user.roles))))
-    return or_(Task.assignee_id == user.id, offered)
+    return or_(Task.candidate_group_id.in_(group_ids) if group_ids else false(),
+               Task.candidate_role.in_(sorted(user.roles)))
+
+
+def _owned_by(user: User) -> ColumnElement[bool]:
+    """Return the condition that a task is the user's or offered to the user unclaimed."""
+    return or_(Task.assignee_id == user.id,
+               and_(Task.assignee_id.is_(None), _offered_to(user)))
 
 
 def inbox(user: User) -> Select[tuple[Task]]:
@@ -36,9 +40,10 @@ def inbox_count(session: Session, user: User) -> int:
 
 
 def _involved(user: User) -> ColumnElement[bool]:
-    """Return the condition that the user started or has a part in an instance."""
+    """Return the condition that the user, or a team of theirs, has a part in an instance."""
     part = exists().where(Task.instance_id == FlowInstance.id,
-                          or_(_owned_by(user), Task.completed_by_id == user.id))
+                          or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
+                              _offered_to(user)))
     return or_(FlowInstance.started_by_id == user.id, part)
 
 

@@ -104,6 +104,8 @@ def _open_task(session: Session, task_id: int, user: User) -> Task:
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(N_("There is no task number %(id)s."), id=task_id)
+    if task.state != "open" and task.completed_by_id == user.id:
+        raise Conflict(N_("You have already completed this task; nothing was changed."))
     if task.state != "open":
         who = task.completed_by.display_name if task.completed_by else "-"
         raise Conflict(N_("This task was already completed by %(name)s; nothing was changed."),
@@ -138,8 +140,11 @@ def _save(session: Session, instance: FlowInstance, workflow: Any) -> None:
     instance.wake_at = engine.next_timer(workflow)
     _sync_tasks(session, instance, engine.ready_tasks(workflow))
     if engine.is_done(workflow) and instance.status == "running":
+        ends = engine.reached_ends(workflow)
         instance.status, instance.ended_at = "completed", utcnow()
-        audit.record(session, "instance.completed", "instance", instance.id, None)
+        instance.outcome = _titles(ends[-1]) if ends else None
+        audit.record(session, "instance.completed", "instance", instance.id, None,
+                     outcome=instance.outcome)
     _flush(session)
 
 
@@ -169,12 +174,16 @@ def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task
     return task
 
 
+def _titles(step: ReadyTask) -> dict[str, str]:
+    """Return a step's name in English (its BPMN name) and Chinese (its name_zh)."""
+    name = step.step_name or step.step_id
+    return {"en": name, "zh-CN": step.properties.get("name_zh") or name}
+
+
 def _step_columns(step: ReadyTask) -> dict[str, Any]:
     """Return the task columns that describe its step."""
-    name = step.step_name or step.step_id
-    return {"spiff_id": step.id, "step_id": step.step_id, "step_name": name,
-            "step_title": {"en": name, "zh-CN": step.properties.get("name_zh") or name},
-            "form_key": step.properties.get("form")}
+    return {"spiff_id": step.id, "step_id": step.step_id, "step_name": step.step_name,
+            "step_title": _titles(step), "form_key": step.properties.get("form")}
 
 
 def _record_completion(session: Session, instance: FlowInstance, step: ReadyTask,

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
+from babel.lists import format_list
 from sqlalchemy import Select, asc, desc, func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -19,9 +21,10 @@ from andon.reports.datasets import Dataset, dataset
 from andon.reports.definition import ReportSpec
 
 AGGREGATE_TEXT = {
-    "count": N_("number of"), "count_distinct": N_("number of distinct"),
-    "sum": N_("sum of"), "avg": N_("average of"), "min": N_("earliest or least"),
-    "max": N_("latest or most"),
+    "count": N_("number of %(what)s"), "count_distinct": N_("number of distinct %(what)s"),
+    "sum": N_("total %(what)s"), "avg": N_("average %(what)s"),
+    "min": N_("smallest %(what)s"), "max": N_("largest %(what)s"),
+    "min datetime": N_("earliest %(what)s"), "max datetime": N_("latest %(what)s"),
 }
 OPERATOR_TEXT = {
     "eq": N_("is"), "ne": N_("is not"), "lt": N_("is below"), "le": N_("is at most"),
@@ -79,24 +82,46 @@ def run_report(session: Session, spec: ReportSpec, locale: str,
 
 def formula(spec: ReportSpec, locale: str, translate: Callable[[str], str]) -> list[str]:
     """Describe in plain words how each number is computed (the report's 口径)."""
-    source = dataset(spec.body["dataset"])
+    source = dataset(spec.body["dataset"], locale)
     assert source is not None
-    where = [f"{translate(source.fields[c['field']].label)} "
-             f"{translate(OPERATOR_TEXT[c['op']])} {_shown(c.get('value'))}".strip()
+    lines = [f"{localize(m['label'], locale)} = {_aggregate_text(source, m, translate)}"
+             for m in spec.body["measures"]]
+    where = [_condition_text(source, c, locale, translate)
              for c in spec.body.get("filters", [])]
-    by = [translate(source.fields[name].label) for name in spec.body.get("group_by", [])]
-    lines = []
-    for measure in spec.body["measures"]:
-        what = translate(source.label)
-        if "field" in measure:
-            what = translate(source.fields[measure["field"]].label)
-        lines.append(f"{localize(measure['label'], locale)} = "
-                     f"{translate(AGGREGATE_TEXT[measure['agg']])} {what}")
     if where:
-        lines.append(translate(N_("Only where: %(conditions)s")) % {"conditions": "; ".join(where)})
+        lines.append(translate(N_("Only where: %(conditions)s"))
+                     % {"conditions": _listed(where, locale)})
+    by = [translate(source.fields[name].label) for name in spec.body.get("group_by", [])]
     if by:
-        lines.append(translate(N_("Grouped by: %(fields)s")) % {"fields": ", ".join(by)})
+        lines.append(translate(N_("Grouped by: %(fields)s")) % {"fields": _listed(by, locale)})
     return lines
+
+
+def _aggregate_text(source: Dataset, measure: dict[str, Any],
+                    translate: Callable[[str], str]) -> str:
+    """Say what one measure computes, e.g. "earliest Created"."""
+    what = source.fields[measure["field"]] if "field" in measure else None
+    kind = f"{measure['agg']} {what.type}" if what else measure["agg"]
+    text = AGGREGATE_TEXT.get(kind, AGGREGATE_TEXT[measure["agg"]])
+    return translate(text) % {"what": translate(what.label if what else source.label)}
+
+
+def _condition_text(source: Dataset, condition: dict[str, Any], locale: str,
+                    translate: Callable[[str], str]) -> str:
+    """Say what one filter keeps, e.g. "Task state is Open"."""
+    field = source.fields[condition["field"]]
+    values = condition.get("value")
+    values = values if isinstance(values, list) else [] if values is None else [values]
+    shown = [translate(field.choices[str(v)]) if str(v) in field.choices else str(v)
+             for v in values]
+    return " ".join([translate(field.label), translate(OPERATOR_TEXT[condition["op"]]),
+                     _listed(shown, locale, "or") if shown else ""]).strip()
+
+
+def _listed(items: list[str], locale: str, style: str = "standard") -> str:
+    """Join items as the locale lists things ("A, B and C", "A、B和C")."""
+    return format_list(items, style=style,  # type: ignore[arg-type]
+                       locale=Locale.parse(locale, sep="-") if "-" in locale else locale)
 
 
 def _measure(source: Dataset, measure: dict[str, Any]) -> ColumnElement[Any]:
@@ -128,12 +153,3 @@ def _condition(source: Dataset, condition: dict[str, Any]) -> ColumnElement[bool
         "is_null": lambda: column.is_(None), "not_null": lambda: column.is_not(None),
     }
     return ops[condition["op"]]()
-
-
-def _shown(value: Any) -> str:
-    """Render a filter value for the formula text."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)

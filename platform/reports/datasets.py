@@ -6,7 +6,7 @@ every report gets one result shape: columns and rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -27,6 +27,7 @@ class DataField:
     label: str
     type: str  # "string", "number", "datetime"
     column: ColumnElement[Any]
+    choices: dict[str, str] = field(default_factory=dict)  # stored value -> label msgid
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def _tasks(locale: str) -> Dataset:
         DataField("flow_version", N_("Flow version"), "number", DefinitionVersion.number),
         DataField("step", N_("Step"), "string", _text(Task.step_title, locale)),
         DataField("step_id", N_("Step id"), "string", Task.step_id),
-        DataField("state", N_("Task state"), "string", Task.state),
+        DataField("state", N_("Task state"), "string", Task.state,
+                  {"open": N_("Open"), "completed": N_("Completed"), "cancelled": N_("Cancelled")}),
         DataField("assignee", N_("Assignee"), "string", assignee.display_name),
         DataField("created_at", N_("Created"), "datetime", Task.created_at),
         DataField("completed_at", N_("Completed"), "datetime", Task.completed_at),

@@ -35,5 +35,5 @@ def report(session: Session, key: str, user: User) -> ReportSpec:
     except NotFound:
         raise NotFound(N_("There is no report named %(key)s."), key=key) from None
     if not may_read(spec, user):
-        raise Forbidden(N_("This report is for %(roles)s only."), roles=", ".join(spec.roles))
+        raise Forbidden(N_("This report is not open to your role."))
     return spec

@@ -110,7 +110,7 @@ def login() -> Any:
             login_user(SessionUser(user))
             return redirect(_safe_next(request.args.get("next")))
         error = _("Wrong user name or password.")
-    expired = bool(request.args.get("next")) and request.method == "GET"
+    expired = request.method == "GET" and request.args.get("next") not in (None, "", "/")
     status = 401 if error else 200
     return render_template("auth/login.html", error=error, username=username,
                            expired=expired), status

@@ -60,7 +60,7 @@ def _title(status: int) -> str:
         400: _("Request not accepted"),
         403: _("Not allowed"),
         404: _("Not found"),
-        409: _("Someone else was first"),
+        409: _("Already done"),
         413: _("Too large"),
         422: _("Definition not accepted"),
     }.get(status, _("Something went wrong"))

@@ -6,9 +6,11 @@ from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_datetime, get_locale, gettext
 from flask_login import current_user
 
-from andon.i18n import LOCALES, Message, localize
+from andon.i18n import LOCALES, N_, Message, localize
 
 LANGUAGE_NAMES = {"zh_Hans_CN": "简体中文", "en": "English"}
+ROLE_NAMES = {"admin": N_("Administrator"), "designer": N_("Designer"), "member": N_("Member"),
+              "leader": N_("Leader")}
 
 
 def init_app(app: Flask) -> None:
@@ -17,8 +19,14 @@ def init_app(app: Flask) -> None:
           default_translation_directories="../translations")
     app.jinja_env.globals.update(translate=translate, html_lang=html_lang,
                                  languages=LANGUAGE_NAMES, locale_code=locale_code,
-                                 localized=localize)
+                                 localized=localize, role_name=role_name)
+    app.jinja_env.filters["role_name"] = role_name
     app.jinja_env.filters["when"] = lambda value: format_datetime(value, "medium") if value else ""
+
+
+def role_name(role: str) -> str:
+    """Return a role's name in the reader's language."""
+    return gettext(ROLE_NAMES.get(role, role))
 
 
 def select_locale() -> str:

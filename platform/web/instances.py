@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from andon.audit import AuditEvent
 from andon.flows import queries
 from andon.flows.models import FlowInstance
-from andon.forms.fields import display
+from andon.forms.fields import display, supported
 from andon.forms.store import form_spec
 from andon.i18n import N_, Message, localize
 from andon.web import db
@@ -25,7 +25,10 @@ EVENT_TEXT = {
     "task.created": N_("Step “%(step)s” is waiting for %(owner)s"),
     "task.claimed": N_("%(actor)s took step “%(step)s”"),
     "task.completed": N_("%(actor)s completed step “%(step)s”"),
+    "task.decided": N_("%(actor)s completed step “%(step)s”: %(summary)s"),
     "instance.completed": N_("The flow ended"),
+    "instance.ended": N_("The flow ended: %(outcome)s"),
+    "instance.failed": N_("The flow stopped on an error: %(error)s"),
 }
 PAGE_SIZE = 50
 
@@ -68,13 +71,33 @@ def submitted_steps(session: Session, instance: FlowInstance) -> list[tuple[Any,
 
 def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Message:
     """Return a readable sentence for a timeline event."""
-    detail = event.detail
+    detail, locale = event.detail, locale_code()
     params = {"actor": event.actor.display_name if event.actor else "Andon",
-              "step": localize(detail.get("step_title"), locale_code()),
-              "flow": instance.version.label(locale_code()),
+              "step": localize(detail.get("step_title"), locale),
+              "flow": instance.version.label(locale),
               "version": detail.get("version", ""),
-              "owner": _owner_name(instance, detail)}
-    return Message(EVENT_TEXT.get(event.kind, event.kind), params)
+              "owner": _owner_name(instance, detail),
+              "outcome": localize(detail.get("outcome"), locale),
+              "error": detail.get("error", ""),
+              "summary": _choices(session, instance, detail)}
+    kind = event.kind
+    if kind == "task.completed" and params["summary"]:
+        kind = "task.decided"
+    if kind == "instance.completed" and params["outcome"]:
+        kind = "instance.ended"
+    return Message(EVENT_TEXT.get(kind, kind), params)
+
+
+def _choices(session: Session, instance: FlowInstance, detail: dict[str, Any]) -> str:
+    """Summarise the choices (enum fields) made in a completed step, e.g. the decision."""
+    task = next((t for t in instance.tasks if t.id == detail.get("task")), None)
+    if task is None or not task.form_key or not detail.get("data"):
+        return ""
+    spec = form_spec(session, task.form_key)
+    chosen = {name for name, kind, _ in supported(spec) if kind == "enum"}
+    rows = display(spec, locale_code(), {k: v for k, v in detail["data"].items() if k in chosen},
+                   gettext)
+    return "; ".join(value for _, value in rows if value)
 
 
 def _owner_name(instance: FlowInstance, detail: dict[str, Any]) -> str:

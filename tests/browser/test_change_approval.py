@@ -137,8 +137,8 @@ def test_change_request_is_approved_by_pm_and_director(
     expect(page.locator("main")).not_to_contain_text(TITLE)
     shot(page, "inbox-pm-after-approval")
     decide(second_tab, "Reject", "Too late, I changed my mind.")
-    expect(second_tab.locator("main")).to_contain_text("Someone else was first")
-    expect(second_tab.locator("main")).to_contain_text("already completed by 王芳 Wang Fang")
+    expect(second_tab.locator("main")).to_contain_text("Already done")
+    expect(second_tab.locator("main")).to_contain_text("You have already completed this task")
     shot(second_tab, "task-conflict")
     second_tab.close()
 

@@ -73,8 +73,12 @@ def test_open_tasks_by_step_counts_what_waits(session, people):
 
 def test_formula_explains_the_numbers_in_plain_words():
     lines = formula(check_definition(SHIPPED, "r.json"), "en", str)
-    assert lines == ["Open tasks = number of Tasks", "Waiting since = earliest or least Created",
-                     "Only where: Task state is open", "Grouped by: Flow, Step"]
+    assert lines == ["Open tasks = number of Tasks", "Waiting since = earliest Created",
+                     "Only where: Task state is Open", "Grouped by: Flow and Step"]
+    several = broken(filters=[{"field": "state", "op": "in", "value": ["open", "cancelled"]},
+                              {"field": "flow_version", "op": "ge", "value": 2}])
+    assert formula(check_definition(several, "r.json"), "zh-CN", str)[2] == (
+        "Only where: Task state is one of Open或Cancelled和Flow version is at least 2")
 
 
 def test_only_the_reports_roles_may_open_it(session, people):

@@ -103,16 +103,28 @@ def test_someone_who_may_not_act_gets_a_403_and_nothing_changes(client, auth, se
     assert open_task(session, instance_id).id == review.id
 
 
-def test_the_second_to_complete_a_task_is_told_who_was_first(client, auth, session):
+def test_the_second_to_complete_a_task_is_told_who_was_first(client, auth, session, people):
+    people["engineer2"].groups.append(people["pm"].groups[0])
+    session.commit()
     auth.login("engineer1")
     instance_id = start(auth, effort_days="3")
     review = open_task(session, instance_id)
+    auth.login("engineer2")
+    colleague_token = auth.csrf()  # the colleague has the task open too
+    colleague_cookies = client.get_cookie("session").value
+
     auth.login("pm")
-    token = auth.csrf()
+    pm_token = auth.csrf()
     auth.post(f"/tasks/{review.id}", {"decision": "approve"})
-    again = client.post(f"/tasks/{review.id}", data={"decision": "reject", "csrf_token": token})
+    again = client.post(f"/tasks/{review.id}", data={"decision": "reject", "csrf_token": pm_token})
     assert again.status_code == 409
-    assert "already completed by 王芳 Wang Fang" in again.get_data(as_text=True)
+    assert "You have already completed this task" in again.get_data(as_text=True)
+
+    client.set_cookie("session", colleague_cookies)
+    late = client.post(f"/tasks/{review.id}", data={"decision": "reject",
+                                                    "csrf_token": colleague_token})
+    assert late.status_code == 409
+    assert "already completed by 王芳 Wang Fang" in late.get_data(as_text=True)
     session.expire_all()
     assert session.get(FlowInstance, instance_id).data["outcome"] == "approved"
 
