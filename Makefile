@@ -1,6 +1,6 @@
 # The two commands of the README. Everything else here serves them.
 #   make run   install Andon, set up a SQLite database with demo data, serve the UI
-#   make test  install the test tools too, then run the whole suite (SQLite and PostgreSQL)
+#   make test  install the test tools too, lint and type-check, run every test (SQLite and PostgreSQL)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -16,6 +16,8 @@ run: install
 	$(BIN)/andon serve --host $(HOST) --port $(PORT)
 
 test: install-test system-test-deps
+	$(BIN)/ruff check platform tests migrations bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed translations

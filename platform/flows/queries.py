@@ -27,7 +27,7 @@ def _owned_by(user: User) -> ColumnElement[bool]:
                and_(Task.assignee_id.is_(None), _offered_to(user)))
 
 
-def inbox(user: User) -> Select[tuple[Task]]:
+def inbox(user: User) -> Select[Task]:
     """Return the open tasks of a user and of the user's groups, oldest first."""
     return (select(Task).where(Task.state == "open", _owned_by(user))
             .order_by(Task.created_at, Task.id))
@@ -47,7 +47,7 @@ def _involved(user: User) -> ColumnElement[bool]:
     return or_(FlowInstance.started_by_id == user.id, part)
 
 
-def visible_instances(user: User, status: str | None = None) -> Select[tuple[FlowInstance]]:
+def visible_instances(user: User, status: str | None = None) -> Select[FlowInstance]:
     """Return the instances a user may open, newest first."""
     query = select(FlowInstance).order_by(FlowInstance.started_at.desc(), FlowInstance.id.desc())
     if not user.has_role(*SEE_ALL_ROLES):

@@ -64,7 +64,7 @@ class User(Base):
         return bool(self.roles.intersection(names))
 
     @classmethod
-    def listed(cls) -> Select[tuple[User]]:
+    def listed(cls) -> Select[User]:
         """Return a query of all users by name."""
         return select(cls).order_by(cls.username)
 

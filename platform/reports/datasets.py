@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql import ColumnElement
 
 from andon.catalog import Definition, DefinitionVersion
@@ -26,7 +26,7 @@ class DataField:
     key: str
     label: str
     type: str  # "string", "number", "datetime"
-    column: ColumnElement[Any]
+    column: ColumnElement[Any] | QueryableAttribute[Any]
     choices: dict[str, str] = field(default_factory=dict)  # stored value -> label msgid
 
 
