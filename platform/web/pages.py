@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 from flask import abort, request
 from flask_login import current_user
 
+from andon.errors import InvalidSubmission
+from andon.i18n import Message
 from andon.identity.models import User
 from andon.web import db
 
@@ -20,3 +26,25 @@ def me() -> User:
     if user is None:
         abort(403)
     return user
+
+
+@dataclass
+class Submission:
+    """What came of a submitted form: the action's result, or the input and its errors."""
+
+    result: Any = None
+    values: Any = field(default_factory=dict)
+    errors: dict[str, Message] = field(default_factory=dict)
+
+
+def submit(action: Callable[[], Any]) -> Submission:
+    """Run a form's action and commit; on invalid input roll back and keep what was typed."""
+    if request.method != "POST":
+        return Submission()
+    try:
+        result = action()
+    except InvalidSubmission as invalid:
+        db.session().rollback()
+        return Submission(values=invalid.values, errors=invalid.errors)
+    db.session().commit()
+    return Submission(result=result)

@@ -8,13 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from andon import catalog
-from andon.errors import InvalidSubmission
 from andon.flows import runtime
 from andon.forms.fields import build_fields
 from andon.forms.store import form_spec
 from andon.web import db
 from andon.web.i18n import locale_code
-from andon.web.pages import me
+from andon.web.pages import me, submit
 
 bp = Blueprint("start", __name__, url_prefix="/start")
 
@@ -32,19 +31,10 @@ def form(key: str) -> Any:
     session = db.session()
     flow = catalog.current(session, "flow", key)
     spec = form_spec(session, runtime.start_form_key(session, key) or "")
-    values: Any = {}
-    errors: dict[str, Any] = {}
-    if request.method == "POST":
-        try:
-            instance = runtime.start_instance(session, key, me(), request.form)
-        except InvalidSubmission as invalid:
-            session.rollback()
-            values, errors = invalid.values, invalid.errors
-        else:
-            session.commit()
-            flash(_("Submitted. It is now with the next step."))
-            return redirect(url_for("instances.show", instance_id=instance.id))
-    fields = build_fields(spec, locale_code(), values, errors)
-    status = 422 if errors else 200
-    return render_template("start/form.html", flow=flow, spec=spec, fields=fields,
-                           errors=errors), status
+    done = submit(lambda: runtime.start_instance(session, key, me(), request.form))
+    if done.result is not None:
+        flash(_("Submitted. It is now with the next step."))
+        return redirect(url_for("instances.show", instance_id=done.result.id))
+    fields = build_fields(spec, locale_code(), done.values, done.errors)
+    return render_template("start/form.html", flow=flow, fields=fields,
+                           errors=done.errors), (422 if done.errors else 200)

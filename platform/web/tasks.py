@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from andon.errors import InvalidSubmission
 from andon.flows import queries, runtime
 from andon.flows.models import Task
 from andon.forms.fields import build_fields
@@ -15,7 +14,7 @@ from andon.forms.store import form_spec
 from andon.web import db
 from andon.web.i18n import locale_code
 from andon.web.instances import submitted_steps
-from andon.web.pages import me
+from andon.web.pages import me, submit
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -29,20 +28,11 @@ def show(task_id: int) -> Any:
     if task is None or not (runtime.may_act(task, user)
                             or queries.can_view(session, task.instance, user)):
         abort(404 if task is None else 403)
-    values: Any = {}
-    errors: dict[str, Any] = {}
-    if request.method == "POST":
-        try:
-            runtime.complete_task(session, task_id, user, request.form)
-        except InvalidSubmission as invalid:
-            session.rollback()
-            values, errors = invalid.values, invalid.errors
-        else:
-            session.commit()
-            flash(_("Done. The task has left your inbox."))
-            return redirect(url_for("inbox.index"))
-        task = session.get(Task, task_id)
-    return _render(task, user, values, errors)
+    done = submit(lambda: runtime.complete_task(session, task_id, user, request.form))
+    if done.result is not None:
+        flash(_("Done. The task has left your inbox."))
+        return redirect(url_for("inbox.index"))
+    return _render(session.get(Task, task_id), user, done.values, done.errors)
 
 
 def _render(task: Any, user: Any, values: Any, errors: dict[str, Any]) -> Any:
