@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -116,31 +118,47 @@ def demo(config: Config, definitions: Path, password: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Threads per worker process.")
 @click.option("--no-worker", is_flag=True, help="Do not run the background worker.")
 @click.pass_obj
-def serve(config: Config, host: str, port: int, no_worker: bool) -> None:
-    """Serve the web UI, with the background worker in the same process."""
-    from werkzeug.serving import run_simple
-
+def serve(config: Config, host: str, port: int, workers: int, threads: int,
+          no_worker: bool) -> None:
+    """Serve the web UI with gunicorn, and the background worker beside it."""
     from andon.app import create_app
+    from andon.web.server import serve as run_server
 
     app = create_app(config)
-    if not no_worker:
-        threading.Thread(target=_work, args=(config,), daemon=True, name="andon-worker").start()
+    background = None if no_worker else subprocess.Popen(
+        [sys.executable, "-m", "andon.cli", "worker", "--quiet"])
     click.echo(f"Andon is running: open http://{host}:{port}/  (Ctrl+C stops it)")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    try:
+        run_server(app, host, port, workers, threads)
+    finally:
+        if background is not None:
+            background.terminate()
+            background.wait(timeout=10)
 
 
 @main.command()
+@click.option("--quiet", is_flag=True, help="Do not announce the start.")
 @click.pass_obj
-def worker(config: Config) -> None:
+def worker(config: Config, quiet: bool) -> None:
     """Run the background worker: due timers and, later, reminders and escalations."""
-    click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
-    _work(config)
-
-
-def _work(config: Config) -> None:
-    """Run due work forever at the configured interval."""
     from andon.flows.worker import run_forever
 
-    run_forever(make_session_factory(make_engine(config.database_url)), config.worker_interval)
+    if not quiet:
+        click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_forever(make_session_factory(make_engine(config.database_url)),
+                    config.worker_interval, stop)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -186,3 +186,18 @@ def test_members_cannot_open_the_leaders_report(client, auth):
     auth.login("engineer1")
     assert "Open tasks by step" not in client.get("/reports/").get_data(as_text=True)
     assert client.get("/reports/open_tasks_by_step").status_code == 403
+
+
+def test_a_huge_submission_is_refused_and_nothing_is_saved(client, auth, session):
+    auth.login("engineer1")
+    response = auth.post("/start/change_request", {**REQUEST, "reason": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+    assert session.scalar(select(FlowInstance.id)) is None
+
+
+def test_a_long_text_over_the_forms_limit_names_the_field(client, auth):
+    auth.login("engineer1")
+    response = auth.post("/start/change_request", {**REQUEST, "title": "t" * 201})
+    assert response.status_code == 422
+    assert "Enter at most 200 characters" in field_html(response.get_data(as_text=True), "title")
