@@ -62,9 +62,23 @@ def session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """Hash PASSWORD once: scrypt is slow on purpose, and every test has six people."""
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD)
+
+
 @pytest.fixture
-def people(session: Session) -> dict[str, User]:
+def people(session: Session, password_hash: str, monkeypatch: pytest.MonkeyPatch
+           ) -> dict[str, User]:
     """Load the shipped definitions and the demo people, all with PASSWORD."""
+    from andon.identity import accounts
+
+    real = accounts.generate_password_hash
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda secret: password_hash if secret == PASSWORD else real(secret))
     results = load_folder(session, ROOT / "definitions")
     assert [r.error for r in results if r.error] == []
     create_people(session, PASSWORD)
