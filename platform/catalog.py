@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
@@ -59,12 +60,18 @@ class DefinitionVersion(Base):
 
     @property
     def content(self) -> Any:
-        """Return the compiled form of this version, decoded from JSON."""
-        return json.loads(self.compiled)
+        """Return the compiled form of this version, decoded from JSON (shared: do not change)."""
+        return _decoded(self.compiled)
 
     def label(self, locale: str) -> str:
         """Return the title in the locale, falling back to any title or the key."""
         return localize(self.title, locale) or self.definition.key
+
+
+@lru_cache(maxsize=128)
+def _decoded(compiled: str) -> Any:
+    """Decode a version's compiled JSON once; versions never change."""
+    return json.loads(compiled)
 
 
 def checksum(source: str) -> str:
@@ -73,8 +80,13 @@ def checksum(source: str) -> str:
 
 
 def publish(session: Session, kind: str, key: str, title: dict[str, str], source: str,
-            compiled: str, user_id: int | None = None) -> tuple[DefinitionVersion, bool]:
-    """Publish the source as a new version unless the current one is the same."""
+            compiled: str, user_id: int | None = None,
+            fingerprint: str | None = None) -> tuple[DefinitionVersion, bool]:
+    """Publish the source as a new version unless the current one is the same.
+
+    ``fingerprint`` is what "the same" compares when more than the source counts,
+    such as the form versions a flow pins.
+    """
     definition = session.scalar(
         select(Definition).where(Definition.kind == kind, Definition.key == key))
     if definition is None:
@@ -82,7 +94,7 @@ def publish(session: Session, kind: str, key: str, title: dict[str, str], source
         session.add(definition)
         session.flush()
     current = _published(session, definition.id)
-    digest = checksum(source)
+    digest = checksum(source if fingerprint is None else fingerprint)
     if current is not None and current.checksum == digest:
         return current, False
     if current is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from andon import schema
 from andon.config import Config
@@ -147,17 +148,30 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int,
 @click.pass_obj
 def worker(config: Config, quiet: bool) -> None:
     """Run the background worker: due timers and, later, reminders and escalations."""
-    from andon.flows.worker import run_forever
-
     if not quiet:
         click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sessions = make_session_factory(make_engine(config.database_url))
     try:
-        run_forever(make_session_factory(make_engine(config.database_url)),
-                    config.worker_interval, stop)
+        while not stop.is_set():
+            _work_once(sessions)
+            stop.wait(config.worker_interval)
     except KeyboardInterrupt:
         pass
+
+
+def _work_once(sessions: sessionmaker[Session]) -> None:
+    """Run what is due once, in one transaction; a failure is logged, never fatal."""
+    from andon.flows.worker import run_due
+
+    with sessions() as session:
+        try:
+            run_due(session)
+            session.commit()
+        except Exception:  # a broken database call must not stop the worker
+            logging.getLogger("andon.worker").exception("worker run failed")
+            session.rollback()
 
 
 if __name__ == "__main__":

@@ -52,3 +52,7 @@ class InvalidSubmission(AndonError):
         self.errors = errors
         self.values = values
         super().__init__(N_("Please correct the fields marked below."))
+
+
+class StaleInstance(Conflict):
+    """Someone changed the same flow instance at the same time."""

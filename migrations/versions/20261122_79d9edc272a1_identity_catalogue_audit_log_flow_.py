@@ -121,6 +121,7 @@ def upgrade() -> None:
     sa.Column('ended_at', andon.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('wake_at', andon.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.JSON(), nullable=True),
+    sa.Column('updated_at', andon.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['started_by_id'], ['user.id'], name=op.f('fk_flow_instance_started_by_id_user')),
     sa.ForeignKeyConstraint(['version_id'], ['definition_version.id'], name=op.f('fk_flow_instance_version_id_definition_version')),
@@ -140,6 +141,7 @@ def upgrade() -> None:
     sa.Column('step_name', sa.String(length=300), nullable=False),
     sa.Column('step_title', sa.JSON(), nullable=False),
     sa.Column('form_key', sa.String(length=128), nullable=True),
+    sa.Column('form_version_id', sa.Integer(), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('candidate_group_id', sa.Integer(), nullable=True),
     sa.Column('candidate_role', sa.String(length=32), nullable=True),
@@ -151,6 +153,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['assignee_id'], ['user.id'], name=op.f('fk_task_assignee_id_user')),
     sa.ForeignKeyConstraint(['candidate_group_id'], ['group.id'], name=op.f('fk_task_candidate_group_id_group')),
     sa.ForeignKeyConstraint(['completed_by_id'], ['user.id'], name=op.f('fk_task_completed_by_id_user')),
+    sa.ForeignKeyConstraint(['form_version_id'], ['definition_version.id'], name=op.f('fk_task_form_version_id_definition_version')),
     sa.ForeignKeyConstraint(['instance_id'], ['flow_instance.id'], name=op.f('fk_task_instance_id_flow_instance')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_task'))
     )

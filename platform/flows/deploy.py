@@ -16,36 +16,40 @@ def deploy_flow(session: Session, xml: bytes, filename: str,
                 user_id: int | None = None) -> tuple[catalog.DefinitionVersion, bool]:
     """Check a BPMN file against the engine and the catalogue; publish it when changed."""
     parsed = load_bpmn(xml, filename)
-    _check_forms(session, parsed, filename)
+    forms = _pinned_forms(session, parsed, filename)
     start = _start_step(parsed, filename)
     compiled = json.dumps({
         "process_id": parsed.process_id,
         "spec": parsed.spec_json,
         "start_form": start.properties.get("form"),
+        "forms": forms,
         "steps": [{"id": s.id, "name": s.name, "lane": s.lane, "kind": s.kind,
                    "properties": s.properties} for s in parsed.steps],
     }, ensure_ascii=False)
     title = {"en": parsed.properties.get("title_en", parsed.name),
              "zh-CN": parsed.properties.get("title_zh", parsed.name)}
-    return catalog.publish(session, "flow", parsed.process_id, title, xml.decode(),
-                           compiled, user_id)
+    source = xml.decode()
+    pins = json.dumps(forms, sort_keys=True)
+    return catalog.publish(session, "flow", parsed.process_id, title, source, compiled, user_id,
+                           fingerprint=f"{source}\n{pins}")
 
 
-def _check_forms(session: Session, parsed: ParsedFlow, filename: str) -> None:
-    """Make sure every form a step names is published."""
-    problems = []
+def _pinned_forms(session: Session, parsed: ParsedFlow, filename: str) -> dict[str, int]:
+    """Pin each form the steps name to its published version; instances keep these."""
+    forms, problems = {}, []
     for step in parsed.steps:
         key = step.properties.get("form")
-        if not key:
+        if not key or key in forms:
             continue
         try:
-            catalog.current(session, "form", key)
+            forms[key] = catalog.current(session, "form", key).id
         except NotFound:
             problems.append((f"{filename}: {step.id}", f"names the form {key!r}, "
                              "which is not loaded; load definitions/forms first"))
     if problems:
         raise InvalidDefinition(N_("The flow %(file)s is not valid."), problems=problems,
                                 file=filename)
+    return forms
 
 
 def _start_step(parsed: ParsedFlow, filename: str) -> StepInfo:

@@ -33,6 +33,7 @@ class FlowInstance(Base):
     ended_at: Mapped[datetime | None]
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
     outcome: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     lock_version: Mapped[int] = mapped_column(default=1)
 
     version: Mapped[DefinitionVersion] = relationship()
@@ -59,6 +60,7 @@ class Task(Base):
     step_name: Mapped[str] = mapped_column(String(300))
     step_title: Mapped[dict[str, Any]] = mapped_column(default=dict)
     form_key: Mapped[str | None] = mapped_column(String(128))
+    form_version_id: Mapped[int | None] = mapped_column(ForeignKey("definition_version.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     candidate_group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"))
     candidate_role: Mapped[str | None] = mapped_column(String(32))

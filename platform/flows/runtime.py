@@ -3,24 +3,30 @@
 The engine state of an instance is stored apart from the spec, which lives once
 in its definition version. After every engine run the ready human steps are
 projected into the ``task`` table, which the inbox and reports query.
+
+The instance is the unit of consistency: every change to it or to one of its
+tasks updates the instance row, whose version column makes a concurrent second
+writer fail with ``StaleInstance`` instead of overwriting the first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from andon import audit, catalog
 from andon.database import utcnow
-from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound
+from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound, StaleInstance
 from andon.flows import owners
 from andon.flows.engine import Engine, ReadyTask
 from andon.flows.models import FlowInstance, Task
-from andon.forms.store import form_spec
+from andon.flows.queries import can_view
+from andon.forms.schema import FormSpec
+from andon.forms.store import form_spec_at
 from andon.forms.validation import validate_submission
 from andon.i18n import N_
 from andon.identity.models import User
@@ -28,10 +34,11 @@ from andon.identity.models import User
 engine = Engine()
 
 
-def start_form_key(session: Session, flow_key: str) -> str | None:
-    """Return the form of the flow's first step, which the starter fills in."""
+def start_form(session: Session, flow_key: str) -> FormSpec:
+    """Return the form the starter fills in, as the published flow version pinned it."""
     version = catalog.current(session, "flow", flow_key)
-    return version.content.get("start_form")
+    content = version.content
+    return form_spec_at(session, content["forms"][content["start_form"]])
 
 
 def start_instance(session: Session, flow_key: str, user: User,
@@ -39,9 +46,9 @@ def start_instance(session: Session, flow_key: str, user: User,
     """Start the published version of a flow with the starter's form."""
     version = catalog.current(session, "flow", flow_key)
     workflow = engine.start(version.content["spec"])
-    engine.run(workflow)
     first = _starter_step(workflow)
-    data = _validated(session, first.properties.get("form"), form)
+    form_version = _form_version(version, first)
+    data = _validated(session, form_version, form)
     instance = FlowInstance(version=version, started_by=user, state="",
                             title=str(data.get("title") or version.label("en"))[:300])
     session.add(instance)
@@ -49,7 +56,9 @@ def start_instance(session: Session, flow_key: str, user: User,
     audit.record(session, "instance.started", "instance", instance.id, user.id,
                  flow=flow_key, version=version.number)
     engine.complete(workflow, first.id, data)
-    _record_completion(session, instance, first, user, data)
+    task = Task(instance=instance, assignee_id=user.id, form_version_id=form_version,
+                **_step_columns(first))
+    _finish(session, task, user, data)
     _save(session, instance, workflow)
     return instance
 
@@ -58,16 +67,14 @@ def complete_task(session: Session, task_id: int, user: User,
                   form: Mapping[str, Any]) -> Task:
     """Complete a task with its form, as its owner; validation errors keep nothing."""
     task = _open_task(session, task_id, user)
-    data = _validated(session, task.form_key, form)
+    data = _validated(session, task.form_version_id, form)
     instance = task.instance
-    workflow = engine.restore(instance.version.content["spec"], instance.state)
-    engine.complete(workflow, task.spiff_id, data)
-    task.state, task.completed_at, task.completed_by_id = "completed", utcnow(), user.id
-    task.assignee_id = task.assignee_id or user.id
-    task.data = data
-    audit.record(session, "task.completed", "instance", instance.id, user.id,
-                 task=task.id, step=task.step_id, step_title=task.step_title, data=data)
-    _save(session, instance, workflow)
+    with _one_writer():
+        workflow = engine.restore(instance.version.content["spec"], instance.state)
+        engine.complete(workflow, task.spiff_id, data)
+        task.assignee_id = task.assignee_id or user.id
+        _finish(session, task, user, data)
+        _save(session, instance, workflow)
     return task
 
 
@@ -76,18 +83,21 @@ def claim_task(session: Session, task_id: int, user: User) -> Task:
     task = _open_task(session, task_id, user)
     if task.assignee_id == user.id:
         return task
-    task.assignee_id = user.id
-    audit.record(session, "task.claimed", "instance", task.instance_id, user.id,
-                 task=task.id, step=task.step_id, step_title=task.step_title)
-    _flush(session)
+    with _one_writer():
+        task.assignee_id = user.id
+        task.instance.updated_at = utcnow()
+        audit.record(session, "task.claimed", "instance", task.instance_id, user.id,
+                     task=task.id, step=task.step_id, step_title=task.step_title)
+        session.flush()
     return task
 
 
 def wake(session: Session, instance: FlowInstance) -> None:
     """Fire the instance's due timers and run on to the next wait."""
-    workflow = engine.restore(instance.version.content["spec"], instance.state)
-    engine.run(workflow)
-    _save(session, instance, workflow)
+    with _one_writer():
+        workflow = engine.restore(instance.version.content["spec"], instance.state)
+        engine.run(workflow)
+        _save(session, instance, workflow)
 
 
 def may_act(task: Task, user: User) -> bool:
@@ -100,26 +110,36 @@ def may_act(task: Task, user: User) -> bool:
 
 
 def _open_task(session: Session, task_id: int, user: User) -> Task:
-    """Return an open task the user may act on, or raise why not."""
+    """Return an open task the user may act on, or raise why not (telling no outsider)."""
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(N_("There is no task number %(id)s."), id=task_id)
-    if task.state != "open" and task.completed_by_id == user.id:
-        raise Conflict(N_("You have already completed this task; nothing was changed."))
-    if task.state != "open":
-        who = task.completed_by.display_name if task.completed_by else "-"
-        raise Conflict(N_("This task was already completed by %(name)s; nothing was changed."),
-                       name=who)
-    if not may_act(task, user):
+    if task.state == "open" and may_act(task, user):
+        return task
+    if not can_view(session, task.instance, user):
         raise Forbidden(N_("This task belongs to someone else; nothing was changed."))
-    return task
+    if task.state == "open":
+        raise Forbidden(N_("This task belongs to someone else; nothing was changed."))
+    if task.completed_by_id == user.id:
+        raise Conflict(N_("You have already completed this task; nothing was changed."))
+    if task.state == "completed" and task.completed_by is not None:
+        raise Conflict(N_("This task was already completed by %(name)s; nothing was changed."),
+                       name=task.completed_by.display_name)
+    raise Conflict(N_("This task is no longer open; nothing was changed."))
 
 
-def _validated(session: Session, form_key: str | None, form: Mapping[str, Any]) -> dict[str, Any]:
+def _form_version(version: catalog.DefinitionVersion, step: ReadyTask) -> int | None:
+    """Return the id of the form version the flow version pinned for a step."""
+    key = step.properties.get("form")
+    return version.content["forms"][key] if key else None
+
+
+def _validated(session: Session, form_version: int | None,
+               form: Mapping[str, Any]) -> dict[str, Any]:
     """Validate submitted values against a step's form and return typed data."""
-    if not form_key:
+    if form_version is None:
         return {}
-    data, errors = validate_submission(form_spec(session, form_key), form)
+    data, errors = validate_submission(form_spec_at(session, form_version), form)
     if errors:
         raise InvalidSubmission(errors, form)
     return data
@@ -133,11 +153,22 @@ def _starter_step(workflow: Any) -> ReadyTask:
     return ready[0]
 
 
+def _finish(session: Session, task: Task, user: User, data: dict[str, Any]) -> None:
+    """Mark a task completed by the user with the data, and record it."""
+    task.state, task.completed_at, task.completed_by_id = "completed", utcnow(), user.id
+    task.data = data
+    session.add(task)
+    session.flush()
+    audit.record(session, "task.completed", "instance", task.instance_id, user.id,
+                 task=task.id, step=task.step_id, step_title=task.step_title, data=data)
+
+
 def _save(session: Session, instance: FlowInstance, workflow: Any) -> None:
     """Store the engine state, project ready steps, and close a finished instance."""
     instance.state = engine.dump(workflow)
     instance.data = engine.data(workflow)
     instance.wake_at = engine.next_timer(workflow)
+    instance.updated_at = utcnow()
     _sync_tasks(session, instance, engine.ready_tasks(workflow))
     if engine.is_done(workflow) and instance.status == "running":
         ends = engine.reached_ends(workflow)
@@ -145,7 +176,7 @@ def _save(session: Session, instance: FlowInstance, workflow: Any) -> None:
         instance.outcome = _titles(ends[-1]) if ends else None
         audit.record(session, "instance.completed", "instance", instance.id, None,
                      outcome=instance.outcome)
-    _flush(session)
+    session.flush()
 
 
 def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]) -> None:
@@ -158,6 +189,8 @@ def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]
     for spiff_id, task in open_rows.items():
         if spiff_id not in ready_ids:
             task.state = "cancelled"
+            audit.record(session, "task.cancelled", "instance", instance.id, None,
+                         task=task.id, step=task.step_id, step_title=task.step_title)
 
 
 def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task:
@@ -165,7 +198,8 @@ def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task
     owner = owners.resolve(session, step.properties.get("owner"), step.lane,
                            instance.started_by)
     task = Task(instance=instance, assignee_id=owner.assignee_id, candidate_group_id=owner.group_id,
-                candidate_role=owner.role, **_step_columns(step))
+                candidate_role=owner.role, form_version_id=_form_version(instance.version, step),
+                **_step_columns(step))
     session.add(task)
     session.flush()
     audit.record(session, "task.created", "instance", instance.id, None, task=task.id,
@@ -186,28 +220,11 @@ def _step_columns(step: ReadyTask) -> dict[str, Any]:
             "step_title": _titles(step), "form_key": step.properties.get("form")}
 
 
-def _record_completion(session: Session, instance: FlowInstance, step: ReadyTask,
-                       user: User, data: dict[str, Any]) -> None:
-    """Keep the starter's step as a completed task row, like every other step."""
-    now = utcnow()
-    task = Task(instance=instance, assignee_id=user.id, state="completed", created_at=now,
-                completed_at=now, completed_by_id=user.id, data=data, **_step_columns(step))
-    session.add(task)
-    session.flush()
-    audit.record(session, "task.completed", "instance", instance.id, user.id, task=task.id,
-                 step=task.step_id, step_title=task.step_title, data=data)
-
-
-def _flush(session: Session) -> None:
-    """Write changes; a concurrent change to the same instance is a Conflict."""
+@contextmanager
+def _one_writer() -> Iterator[None]:
+    """Turn a lost race on the instance's version into StaleInstance; the caller rolls back."""
     try:
-        session.flush()
+        yield
     except StaleDataError as error:
-        session.rollback()
-        raise Conflict(N_("Someone else changed this instance at the same time; "
-                          "nothing was changed. Reload and try again.")) from error
-
-
-def find_task(session: Session, spiff_id: str) -> Task | None:
-    """Return the task row of an engine task id."""
-    return session.scalar(select(Task).where(Task.spiff_id == spiff_id))
+        raise StaleInstance(N_("Someone else changed this at the same time; nothing was "
+                               "changed. Reload the page and try again.")) from error

@@ -2,20 +2,21 @@
 
 Several workers may run against one PostgreSQL: each claims its instances with
 ``FOR UPDATE SKIP LOCKED``, and the instance's version column stops a second
-writer, so nothing fires twice.
+writer, so nothing fires twice. The caller (``andon worker``) owns the
+transaction: it commits after each run.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from andon import audit
 from andon.database import utcnow
+from andon.errors import StaleInstance
 from andon.flows import runtime
 from andon.flows.models import FlowInstance
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def run_due(session: Session, now: datetime | None = None, limit: int = 50) -> int:
-    """Wake the running instances whose next timer is due; return how many."""
+    """Wake the running instances whose next timer is due; return how many were handled."""
     query = (select(FlowInstance)
              .where(FlowInstance.status == "running", FlowInstance.wake_at <= (now or utcnow()))
              .order_by(FlowInstance.wake_at).limit(limit)
@@ -35,32 +36,17 @@ def run_due(session: Session, now: datetime | None = None, limit: int = 50) -> i
 
 
 def _wake_one(session: Session, instance: FlowInstance) -> None:
-    """Wake one instance; if the engine fails, mark it failed and record why."""
+    """Wake one instance in a savepoint; a lost race waits for the next run."""
     savepoint = session.begin_nested()
     try:
         runtime.wake(session, instance)
         savepoint.commit()
-    except Exception as error:  # the engine may raise anything on a bad model
+    except StaleInstance:
+        savepoint.rollback()  # someone acted on it meanwhile; the next run sees their change
+    except Exception as error:  # the engine may raise anything on a broken model
         savepoint.rollback()
         log.exception("instance %s failed", instance.id)
+        session.refresh(instance)
         instance.status, instance.wake_at = "failed", None
         audit.record(session, "instance.failed", "instance", instance.id, None,
-                     error=f"{type(error).__name__}: {error}"[:500])
-
-
-def run_forever(sessions: sessionmaker[Session], interval: float,
-                stop: threading.Event | None = None) -> None:
-    """Run due work every ``interval`` seconds until ``stop`` is set."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        with sessions() as session:
-            try:
-                done = run_due(session)
-                session.commit()
-            except Exception:  # a bad instance must not stop the worker
-                log.exception("worker run failed")
-                session.rollback()
-            else:
-                if done:
-                    log.info("woke %s instance(s)", done)
-        stop.wait(interval)
+                     error=type(error).__name__)

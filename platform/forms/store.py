@@ -8,7 +8,9 @@ from dataclasses import asdict
 from sqlalchemy.orm import Session
 
 from andon import catalog
+from andon.errors import NotFound
 from andon.forms.schema import FormSpec, check_definition
+from andon.i18n import N_
 from andon.jsonfile import parse_json
 
 
@@ -23,3 +25,11 @@ def deploy_form(session: Session, source: str, filename: str,
 def form_spec(session: Session, key: str) -> FormSpec:
     """Return the published form with this key."""
     return FormSpec(**catalog.current(session, "form", key).content)
+
+
+def form_spec_at(session: Session, version_id: int) -> FormSpec:
+    """Return the form as it was in one version, as tasks and records made with it need."""
+    version = session.get(catalog.DefinitionVersion, version_id)
+    if version is None or version.definition.kind != "form":
+        raise NotFound(N_("There is no form version %(id)s."), id=version_id)
+    return FormSpec(**version.content)

@@ -12,7 +12,7 @@ from andon.audit import AuditEvent
 from andon.flows import queries
 from andon.flows.models import FlowInstance
 from andon.forms.fields import display, supported
-from andon.forms.store import form_spec
+from andon.forms.store import form_spec_at
 from andon.i18n import N_, Message, localize
 from andon.web import db
 from andon.web.i18n import locale_code
@@ -28,7 +28,9 @@ EVENT_TEXT = {
     "task.decided": N_("%(actor)s completed step “%(step)s”: %(summary)s"),
     "instance.completed": N_("The flow ended"),
     "instance.ended": N_("The flow ended: %(outcome)s"),
-    "instance.failed": N_("The flow stopped on an error: %(error)s"),
+    "instance.failed": N_("The flow stopped on an error; an administrator can find the "
+                          "details in the worker's log"),
+    "task.cancelled": N_("Step “%(step)s” was withdrawn"),
 }
 PAGE_SIZE = 50
 
@@ -63,8 +65,9 @@ def submitted_steps(session: Session, instance: FlowInstance) -> list[tuple[Any,
     """Return each completed step with its submitted values as (label, value) rows."""
     steps = []
     for task in instance.tasks:
-        if task.state == "completed" and task.form_key:
-            rows = display(form_spec(session, task.form_key), locale_code(), task.data, gettext)
+        if task.state == "completed" and task.form_version_id:
+            rows = display(form_spec_at(session, task.form_version_id), locale_code(), task.data,
+                           gettext)
             steps.append((task, rows))
     return steps
 
@@ -78,7 +81,6 @@ def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Mes
               "version": detail.get("version", ""),
               "owner": _owner_name(instance, detail),
               "outcome": localize(detail.get("outcome"), locale),
-              "error": detail.get("error", ""),
               "summary": _choices(session, instance, detail)}
     kind = event.kind
     if kind == "task.completed" and params["summary"]:
@@ -91,9 +93,9 @@ def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Mes
 def _choices(session: Session, instance: FlowInstance, detail: dict[str, Any]) -> str:
     """Summarise the choices (enum fields) made in a completed step, e.g. the decision."""
     task = next((t for t in instance.tasks if t.id == detail.get("task")), None)
-    if task is None or not task.form_key or not detail.get("data"):
+    if task is None or not task.form_version_id or not detail.get("data"):
         return ""
-    spec = form_spec(session, task.form_key)
+    spec = form_spec_at(session, task.form_version_id)
     chosen = {name for name, kind, _ in supported(spec) if kind == "enum"}
     rows = display(spec, locale_code(), {k: v for k, v in detail["data"].items() if k in chosen},
                    gettext)

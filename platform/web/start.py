@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from andon import catalog
 from andon.flows import runtime
 from andon.forms.fields import build_fields
-from andon.forms.store import form_spec
 from andon.web import db
 from andon.web.i18n import locale_code
 from andon.web.pages import me, submit
@@ -30,7 +29,7 @@ def form(key: str) -> Any:
     """Show the start form, or start the flow with what was submitted."""
     session = db.session()
     flow = catalog.current(session, "flow", key)
-    spec = form_spec(session, runtime.start_form_key(session, key) or "")
+    spec = runtime.start_form(session, key)
     done = submit(lambda: runtime.start_instance(session, key, me(), request.form))
     if done.result is not None:
         flash(_("Submitted. It is now with the next step."))

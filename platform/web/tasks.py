@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from andon.flows import queries, runtime
 from andon.flows.models import Task
 from andon.forms.fields import build_fields
-from andon.forms.store import form_spec
+from andon.forms.store import form_spec_at
 from andon.web import db
 from andon.web.i18n import locale_code
 from andon.web.instances import submitted_steps
@@ -40,8 +40,9 @@ def _render(task: Any, user: Any, values: Any, errors: dict[str, Any]) -> Any:
     session = db.session()
     actionable = task.state == "open" and runtime.may_act(task, user)
     fields = []
-    if actionable and task.form_key:
-        fields = build_fields(form_spec(session, task.form_key), locale_code(), values, errors)
+    if actionable and task.form_version_id:
+        fields = build_fields(form_spec_at(session, task.form_version_id), locale_code(), values,
+                              errors)
     return render_template("tasks/show.html", task=task, fields=fields, actionable=actionable,
                            steps=submitted_steps(session, task.instance), errors=errors,
                            user=user), (422 if errors else 200)

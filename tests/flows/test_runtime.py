@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.audit import AuditEvent
-from andon.errors import Conflict, Forbidden, InvalidSubmission
+from andon.database import make_session_factory
+from andon.errors import Conflict, Forbidden, InvalidSubmission, StaleInstance
 from andon.flows import queries, runtime
 from andon.flows.models import FlowInstance, Task
 from andon.identity.models import User
@@ -127,25 +129,100 @@ def test_invalid_decision_keeps_the_task_open(session, people):
     assert session.get(Task, review.id).state == "open"
 
 
-def test_a_second_completion_is_a_conflict(session, people, engine):
-    """Two people open the same task; the second to submit is told, nothing changes."""
-    from andon.database import make_session_factory
-
+@pytest.fixture
+def colleague(session: Session, people: dict[str, User], engine) -> Iterator[tuple[Session, User]]:
+    """Give engineer2 a seat in the project managers' group and a session of their own."""
     people["engineer2"].groups.append(people["pm"].groups[0])
-    instance = start(session, people["engineer1"])
-    (review,) = open_tasks(instance)
+    session.commit()
     other = make_session_factory(engine)()
-    other_task = other.get(Task, review.id)  # the second person has the page open
-    other_user = other.get(User, people["engineer2"].id)
-    assert other_task.state == "open"
+    yield other, other.get(User, people["engineer2"].id)
+    other.close()
+
+
+def load_page(other: Session, task_id: int) -> Task:
+    """Load a task and its instance the way opening the task page does."""
+    task = other.get(Task, task_id)
+    assert task.instance.state and task.instance.version.content
+    return task
+
+
+@pytest.mark.parametrize("effort", ["3", "20"])
+def test_two_people_completing_at_once_one_wins_the_other_is_told(session, people, colleague,
+                                                                  effort):
+    other, engineer2 = colleague
+    instance = start(session, people["engineer1"], effort_days=effort)
+    (review,) = open_tasks(instance)
+    page = load_page(other, review.id)  # both have the page open (and hold it)
 
     decide(session, instance, people["pm"], "approve")
-    with pytest.raises(Conflict):
-        runtime.complete_task(other, review.id, other_user, {"decision": "reject"})
-    other.close()
+    with pytest.raises(StaleInstance):
+        runtime.complete_task(other, review.id, engineer2, {"decision": "reject"})
+    other.rollback()
+    del page
     session.expire_all()
-    assert instance.data["outcome"] == "approved"
     assert session.get(Task, review.id).completed_by_id == people["pm"].id
+    assert instance.data["outcome" if effort == "3" else "decision"] in ("approved", "approve")
+    assert len([t for t in instance.tasks if t.step_id == "director_approval"]) == (
+        effort == "20")
+
+
+def test_a_second_completion_after_the_first_is_told_who_was_first(session, people, colleague):
+    other, engineer2 = colleague
+    instance = start(session, people["engineer1"])
+    (review,) = open_tasks(instance)
+    decide(session, instance, people["pm"], "approve")
+    with pytest.raises(Conflict, match="already completed by"):
+        runtime.complete_task(other, review.id, engineer2, {"decision": "reject"})
+    with pytest.raises(Conflict, match="You have already completed"):
+        runtime.complete_task(session, review.id, people["pm"], {"decision": "reject"})
+
+
+def test_two_people_claiming_at_once_only_one_gets_it(session, people, colleague):
+    other, engineer2 = colleague
+    instance = start(session, people["engineer1"])
+    (review,) = open_tasks(instance)
+    page = load_page(other, review.id)
+    runtime.claim_task(session, review.id, people["pm"])
+    session.commit()
+    with pytest.raises(StaleInstance):
+        runtime.claim_task(other, review.id, engineer2)
+    other.rollback()
+    del page
+    session.expire_all()
+    assert session.get(Task, review.id).assignee_id == people["pm"].id
+
+
+def test_outsiders_learn_nothing_about_a_completed_task(session, people):
+    instance = start(session, people["engineer1"])
+    (review,) = open_tasks(instance)
+    decide(session, instance, people["pm"], "approve")
+    with pytest.raises(Forbidden):
+        runtime.complete_task(session, review.id, people["director"], {"decision": "reject"})
+
+
+def test_running_instances_keep_the_form_version_they_started_with(session, people):
+    import json
+    from pathlib import Path
+
+    from andon.flows.deploy import deploy_flow
+    from andon.forms.store import deploy_form
+
+    before = start(session, people["engineer1"])
+    review = json.loads(Path("definitions/forms/change_review.json").read_text())
+    review["schema"]["properties"]["risk"] = {"type": "string", "title": "Risk"}
+    review["schema"]["required"].append("risk")
+    deploy_form(session, json.dumps(review), "change_review.json")
+    flow = Path("definitions/flows/change_request.bpmn").read_bytes()
+    assert deploy_flow(session, flow, "change_request.bpmn")[1]  # new pins, new version
+    session.commit()
+
+    decide(session, before, people["pm"], "approve")  # the old form has no "risk"
+    assert before.status == "completed"
+    after = start(session, people["engineer1"])
+    (task,) = open_tasks(after)
+    with pytest.raises(InvalidSubmission) as caught:
+        runtime.complete_task(session, task.id, people["pm"], {"decision": "approve"})
+    assert set(caught.value.errors) == {"risk"}
 
 
 def test_timeline_records_who_did_what(session, people):

@@ -59,3 +59,30 @@ def test_a_second_worker_skips_what_the_first_has_claimed(session, people, engin
     second.rollback()
     first.close()
     second.close()
+
+
+def test_a_lost_race_is_retried_later_not_failed(session, people, engine, monkeypatch):
+    """Someone completes the task while the worker holds the instance: the worker lets go."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL the worker's row lock makes the person wait instead")
+    from andon.flows.models import Task
+    from andon.identity.models import User
+
+    instance = due_instance(session, people)
+    other = make_session_factory(engine)()
+    real_run = runtime.engine.run
+
+    def run_while_someone_acts(workflow):
+        monkeypatch.setattr(runtime.engine, "run", real_run)  # interfere once
+        task = other.query(Task).filter_by(instance_id=instance.id, state="open").one()
+        runtime.complete_task(other, task.id, other.get(User, people["pm"].id),
+                              {"decision": "approve"})
+        other.commit()
+        real_run(workflow)
+
+    monkeypatch.setattr(runtime.engine, "run", run_while_someone_acts)
+    assert run_due(session) == 1
+    session.commit()
+    other.close()
+    session.expire_all()
+    assert instance.status == "completed" and instance.data["outcome"] == "approved"
