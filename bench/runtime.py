@@ -59,8 +59,8 @@ def main() -> None:
     upgrade(engine)
     sessions = make_session_factory(engine)
     with sessions() as session:
-        load_folder(session, ROOT / "definitions")
         create_people(session, "bench-password")
+        load_folder(session, ROOT / "definitions")
         session.commit()
     tracemalloc.start()
     starts: list[float] = []

@@ -100,11 +100,11 @@ def demo(config: Config, definitions: Path, password: str | None) -> None:
 
     schema.upgrade(make_engine(config.database_url))
     with _session(config) as session:
+        fresh = session.scalar(select(User.id).limit(1)) is None
+        passwords = create_people(session, password)  # flows name these groups
         if _load(session, definitions):
             session.commit()
             raise click.ClickException("Some definitions did not load; see above.")
-        fresh = session.scalar(select(User.id).limit(1)) is None
-        passwords = create_people(session, password)
         if fresh:
             seed_history(session)
         session.commit()

@@ -71,19 +71,26 @@ def password_hash() -> str:
 
 
 @pytest.fixture
-def people(session: Session, password_hash: str, monkeypatch: pytest.MonkeyPatch
-           ) -> dict[str, User]:
-    """Load the shipped definitions and the demo people, all with PASSWORD."""
+def staff(session: Session, password_hash: str, monkeypatch: pytest.MonkeyPatch
+          ) -> dict[str, User]:
+    """Create the demo people, groups and org unit, everyone with PASSWORD."""
     from andon.identity import accounts
 
     real = accounts.generate_password_hash
     monkeypatch.setattr(accounts, "generate_password_hash",
                         lambda secret: password_hash if secret == PASSWORD else real(secret))
-    results = load_folder(session, ROOT / "definitions")
-    assert [r.error for r in results if r.error] == []
     create_people(session, PASSWORD)
     session.commit()
     return {user.username: user for user in session.query(User)}
+
+
+@pytest.fixture
+def people(session: Session, staff: dict[str, User]) -> dict[str, User]:
+    """Return the demo people with the shipped definitions loaded."""
+    results = load_folder(session, ROOT / "definitions")
+    assert [r.error for r in results if r.error] == []
+    session.commit()
+    return staff
 
 
 @pytest.fixture

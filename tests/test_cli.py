@@ -69,7 +69,7 @@ def count_versions(session) -> int:
     return session.scalar(select(func.count(catalog.DefinitionVersion.id)))
 
 
-def test_load_reports_each_bad_file_and_loads_the_good_ones(session, folder):
+def test_load_reports_each_bad_file_and_loads_the_good_ones(session, staff, folder):
     flow = folder / "flows" / "change_request.bpmn"
     text = flow.read_text()
     start = text.index('<bpmn:userTask id="pm_review"')
@@ -91,7 +91,7 @@ def test_load_reports_each_bad_file_and_loads_the_good_ones(session, folder):
     assert kinds == {"form", "report"}  # the flow loaded nothing
 
 
-def test_load_makes_a_new_version_only_when_a_file_changes(session, folder):
+def test_load_makes_a_new_version_only_when_a_file_changes(session, staff, folder):
     load_folder(session, folder)
     before = count_versions(session)
     assert not any(item.created for item in load_folder(session, folder))
@@ -106,7 +106,7 @@ def test_load_makes_a_new_version_only_when_a_file_changes(session, folder):
     assert not any(item.created for item in load_folder(session, folder))
 
 
-def test_load_refuses_entities_and_names_the_file(session, folder):
+def test_load_refuses_entities_and_names_the_file(session, staff, folder):
     flow = folder / "flows" / "change_request.bpmn"
     text = flow.read_text()
     flow.write_text(text.replace('<?xml version="1.0" encoding="UTF-8"?>',
@@ -119,9 +119,19 @@ def test_load_command_exits_non_zero_and_names_the_problem(tmp_path, monkeypatch
     monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
     runner = CliRunner()
-    runner.invoke(main, ["init"])
+    assert runner.invoke(main, ["demo", "--definitions", str(folder),
+                                "--password", "long-enough"]).exit_code == 0
     (folder / "forms" / "broken.json").write_text("{")
     result = runner.invoke(main, ["load", str(folder)])
     assert result.exit_code == 1
     assert "broken.json" in result.output and "line 1" in result.output
     assert "✓ flow change_request v1" in result.output
+
+
+def test_load_refuses_owner_rules_naming_unknown_groups(session, staff, folder):
+    flow = folder / "flows" / "change_request.bpmn"
+    flow.write_text(flow.read_text().replace('value="group:project-managers"',
+                                             'value="group:nobody"'))
+    (result,) = [r for r in load_folder(session, folder) if r.kind == "flow"]
+    assert "change_request.bpmn: pm_review: no group with the key or name 'nobody'" in str(
+        result.error)

@@ -9,7 +9,6 @@ reported with the file name and the element id or line.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 
 from andon import expressions
 from andon.errors import InvalidDefinition
+from andon.flows import owners
 from andon.flows.engine import spec_to_json
 from andon.i18n import N_
 
@@ -31,7 +31,6 @@ STEP_KINDS = ("startEvent", "endEvent", "userTask", "manualTask", "scriptTask",
 OTHER_CHILDREN = ("sequenceFlow", "laneSet", "documentation", "extensionElements",
                   "textAnnotation", "association")
 REFUSED_INSIDE = ("EventDefinition", "LoopCharacteristics")
-OWNER = re.compile(r"^(?:(?:role|user|group):[\w.@-]+|starter|lane)$")
 
 Problems = list[tuple[str, str]]
 
@@ -140,19 +139,16 @@ def _check_structure(process: Any) -> Problems:
     return problems
 
 
-def _check_user_task(task: Any, lanes: dict[str, str]) -> Problems:
-    """Require a form and an owner (a named lane or an owner property)."""
+def _check_human_task(task: Any, lanes: dict[str, str]) -> Problems:
+    """Require an owner rule that parses, and a form on a user task."""
     props, where = _properties(task), _where(task)
     problems = []
-    if not props.get("form"):
+    if _local(task) == "userTask" and not props.get("form"):
         problems.append((where, N_("A user task needs a 'form' property")))
-    owner = props.get("owner")
-    in_lane = bool(lanes.get(task.get("id", "")))
-    if owner is None and not in_lane:
-        problems.append((where, N_("A user task needs a named lane or an 'owner' property")))
-    elif owner is not None and (not OWNER.match(owner) or (owner == "lane" and not in_lane)):
-        problems.append((where, N_("Owner '%(owner)s' is not role:, user:, group:, "
-                                   "starter or lane (in a lane)") % {"owner": owner}))
+    try:
+        owners.parse(props.get("owner"), lanes.get(task.get("id", "")))
+    except ValueError as error:
+        problems.append((where, str(error)))
     return problems
 
 
@@ -199,8 +195,8 @@ def _check_subset(process: Any) -> Problems:
     """Collect every problem with the supported subset."""
     lanes = _lanes(process)
     problems = _check_structure(process)
-    for task in process.findall("bpmn:userTask", NS):
-        problems += _check_user_task(task, lanes)
+    for task in [*process.findall("bpmn:userTask", NS), *process.findall("bpmn:manualTask", NS)]:
+        problems += _check_human_task(task, lanes)
     return problems + _check_flows(process) + _check_scripts(process)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from andon import catalog
 from andon.errors import InvalidDefinition, NotFound
+from andon.flows import owners
 from andon.flows.bpmn import ParsedFlow, StepInfo, load_bpmn
 from andon.i18n import N_
 
@@ -16,6 +17,7 @@ def deploy_flow(session: Session, xml: bytes, filename: str,
                 user_id: int | None = None) -> tuple[catalog.DefinitionVersion, bool]:
     """Check a BPMN file against the engine and the catalogue; publish it when changed."""
     parsed = load_bpmn(xml, filename)
+    _check_owners(session, parsed, filename)
     forms = _pinned_forms(session, parsed, filename)
     start = _start_step(parsed, filename)
     compiled = json.dumps({
@@ -32,6 +34,19 @@ def deploy_flow(session: Session, xml: bytes, filename: str,
     pins = json.dumps(forms, sort_keys=True)
     return catalog.publish(session, "flow", parsed.process_id, title, source, compiled, user_id,
                            fingerprint=f"{source}\n{pins}")
+
+
+def _check_owners(session: Session, parsed: ParsedFlow, filename: str) -> None:
+    """Make sure the users and groups that owner rules name exist."""
+    problems = []
+    for step in parsed.steps:
+        if step.kind in ("userTask", "manualTask"):
+            gap = owners.missing(session, owners.parse(step.properties.get("owner"), step.lane))
+            if gap:
+                problems.append((f"{filename}: {step.id}", gap))
+    if problems:
+        raise InvalidDefinition(N_("The flow %(file)s is not valid."), problems=problems,
+                                file=filename)
 
 
 def _pinned_forms(session: Session, parsed: ParsedFlow, filename: str) -> dict[str, int]:

@@ -1,7 +1,8 @@
 """Owner rules: who may act on a human step.
 
 A step names its owner in its ``owner`` property; without one, its lane names
-a group (by key or name).
+a group (by key or name). The same parser checks a rule when a flow is loaded
+and resolves it when the step opens.
 
 | rule | owner |
 | --- | --- |
@@ -10,10 +11,12 @@ a group (by key or name).
 | ``group:<key>`` | members of the group, who claim the task |
 | ``role:<role>`` | holders of the role, who claim the task |
 | ``manager:starter`` | the manager of the starter's org unit |
+| ``lane`` (or no rule) | the group named like the step's lane |
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -22,6 +25,16 @@ from sqlalchemy.orm import Session
 from andon.errors import AndonError
 from andon.i18n import N_
 from andon.identity.models import ROLES, Group, User
+
+RULE = re.compile(r"^(?:(?P<kind>role|user|group|manager):(?P<value>[\w.@-]+)|starter|lane)$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A parsed owner rule."""
+
+    kind: str  # starter, lane, user, group, role, manager
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,36 +46,60 @@ class Owner:
     role: str | None = None
 
 
-def resolve(session: Session, rule: str | None, lane: str | None, starter: User) -> Owner:
-    """Resolve an owner rule (or the lane) to an assignee or candidates."""
-    rule = (rule or "").strip()
-    if not rule:
-        if not lane:
-            raise AndonError(N_("This step has no owner rule and no lane."))
-        return Owner(group_id=_group(session, lane).id)
-    kind, _, value = rule.partition(":")
-    if kind == "starter":
+def parse(text: str | None, lane: str | None) -> Rule:
+    """Parse a step's owner rule; raise ValueError saying what is wrong."""
+    text = (text or "").strip() or "lane"
+    match = RULE.match(text)
+    if match is None:
+        raise ValueError(f"owner {text!r} is not starter, lane, user:…, group:…, role:… "
+                         "or manager:starter")
+    rule = Rule(match["kind"], match["value"]) if match["kind"] else Rule(text)
+    if rule.kind == "lane" and not lane:
+        raise ValueError("the step has no owner rule and is in no named lane")
+    if rule.kind == "role" and rule.value not in ROLES:
+        raise ValueError(f"unknown role {rule.value!r}; roles are {', '.join(ROLES)}")
+    if rule.kind == "manager" and rule.value != "starter":
+        raise ValueError("only manager:starter is supported")
+    return Rule("group", lane or "") if rule.kind == "lane" else rule
+
+
+def missing(session: Session, rule: Rule) -> str | None:
+    """Say which user or group a rule names that does not exist, if any."""
+    if rule.kind == "user" and _user(session, rule.value) is None:
+        return f"no user named {rule.value!r}"
+    if rule.kind == "group" and _group(session, rule.value) is None:
+        return f"no group with the key or name {rule.value!r}"
+    return None
+
+
+def resolve(session: Session, text: str | None, lane: str | None, starter: User) -> Owner:
+    """Resolve a step's owner rule to an assignee or candidates."""
+    try:
+        rule = parse(text, lane)
+    except ValueError as error:
+        raise AndonError(N_("The step's owner rule is not valid: %(detail)s."),
+                         detail=str(error)) from None
+    if rule.kind == "starter":
         return Owner(assignee_id=starter.id)
-    if kind == "user":
-        user = session.scalar(select(User).where(User.username == value))
-        if user is None:
-            raise AndonError(N_("The owner rule names an unknown user: %(name)s."), name=value)
-        return Owner(assignee_id=user.id)
-    if kind == "group":
-        return Owner(group_id=_group(session, value).id)
-    if kind == "role" and value in ROLES:
-        return Owner(role=value)
-    if kind == "manager" and value == "starter":
+    if rule.kind == "role":
+        return Owner(role=rule.value)
+    if rule.kind == "manager":
         manager = starter.org_unit.manager_id if starter.org_unit else None
         if manager is None:
             raise AndonError(N_("The starter's org unit has no manager."))
         return Owner(assignee_id=manager)
-    raise AndonError(N_("Unknown owner rule: %(rule)s."), rule=rule)
+    found = _user(session, rule.value) if rule.kind == "user" else _group(session, rule.value)
+    if found is None:
+        raise AndonError(N_("The owner rule names no known user or group: %(name)s."),
+                         name=rule.value)
+    return Owner(assignee_id=found.id) if rule.kind == "user" else Owner(group_id=found.id)
 
 
-def _group(session: Session, name: str) -> Group:
+def _user(session: Session, username: str) -> User | None:
+    """Return the active user with this name."""
+    return session.scalar(select(User).where(User.username == username, User.active))
+
+
+def _group(session: Session, name: str) -> Group | None:
     """Return the group with this key or name."""
-    group = session.scalar(select(Group).where(or_(Group.key == name, Group.name == name)))
-    if group is None:
-        raise AndonError(N_("The owner rule names an unknown group: %(name)s."), name=name)
-    return group
+    return session.scalar(select(Group).where(or_(Group.key == name, Group.name == name)))

@@ -40,7 +40,7 @@ def test_approval_loads_with_steps_lanes_and_properties():
     assert steps["review"].lane == "Leader"
     assert steps["review"].kind == "userTask"
     assert steps["review"].properties == {"form": "change_review"}
-    assert steps["director_review"].properties["owner"] == "role:director"
+    assert steps["director_review"].properties["owner"] == "role:leader"
     assert steps["gw_effort"].kind == "exclusiveGateway"
     assert set(json.loads(flow.spec_json)) >= {"spec", "subprocess_specs"}
 
@@ -96,13 +96,34 @@ def test_bad_condition_is_named():
 
 
 def test_user_task_without_lane_or_owner_is_named():
-    xml = variant('<spiff:property name="owner" value="role:director"/>', "")
+    xml = variant('<spiff:property name="owner" value="role:leader"/>', "")
     assert problems_of(xml) == [("x.bpmn: director_review",
-                                 "A user task needs a named lane or an 'owner' property")]
+                                 "the step has no owner rule and is in no named lane")]
+
+
+@pytest.mark.parametrize(("owner", "complaint"), [
+    ("role:director", "unknown role 'director'"),
+    ("manager:previous", "only manager:starter"),
+    ("lane", "no named lane"),
+])
+def test_owner_rules_are_checked_as_the_runtime_reads_them(owner, complaint):
+    xml = variant('value="role:leader"', f'value="{owner}"')
+    [(where, message)] = problems_of(xml)
+    assert where == "x.bpmn: director_review" and complaint in message
+
+
+def test_manual_tasks_need_an_owner_too():
+    text = variant('<bpmn:userTask id="director_review"',
+                   '<bpmn:manualTask id="director_review"').decode()
+    text = text.replace("</bpmn:userTask>\n    <bpmn:scriptTask",
+                        "</bpmn:manualTask>\n    <bpmn:scriptTask")
+    xml = text.replace('<spiff:property name="owner" value="role:leader"/>', "").encode()
+    assert problems_of(xml) == [("x.bpmn: director_review",
+                                 "the step has no owner rule and is in no named lane")]
 
 
 def test_bad_owner_is_named():
-    xml = variant('value="role:director"', 'value="everyone"')
+    xml = variant('value="role:leader"', 'value="everyone"')
     [(where, message)] = problems_of(xml)
     assert where == "x.bpmn: director_review" and "everyone" in message
 

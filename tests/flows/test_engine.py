@@ -82,7 +82,7 @@ def test_director_task_is_ready_after_restore(engine, spec_json):
     workflow, _ = run_through(engine, spec_json, {}, {"decision": "approve", "effort": 11})
     [task] = engine.ready_tasks(workflow)
     assert task.step_id == "director_review" and task.lane is None
-    assert task.properties["owner"] == "role:director"
+    assert task.properties["owner"] == "role:leader"
     assert engine.data(workflow)["effort"] == 11
 
 

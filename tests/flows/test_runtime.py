@@ -267,3 +267,17 @@ def test_instance_keeps_its_version_when_a_new_one_is_published(session, people)
     newer = start(session, people["engineer1"])
     assert newer.version.number == 2
     assert open_tasks(newer)[0].title("zh-CN") == "项目经理评审"
+
+
+def test_manager_of_the_starter_owns_a_step_so_ruled(session, people):
+    from pathlib import Path
+
+    from andon.flows.deploy import deploy_flow
+
+    source = Path("definitions/flows/change_request.bpmn").read_text()
+    deploy_flow(session, source.replace('value="group:project-managers"',
+                                        'value="manager:starter"').encode(), "cr.bpmn")
+    instance = start(session, people["engineer1"])
+    (review,) = open_tasks(instance)
+    assert review.assignee.username == "pm"  # the manager of 华东交付中心
+    assert [t.id for t in session.scalars(queries.inbox(people["pm"]))] == [review.id]
