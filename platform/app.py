@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from andon.config import Config
 
@@ -20,6 +20,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         ANDON=config,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        REMEMBER_COOKIE_SECURE=config.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
@@ -34,5 +36,15 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     for module in (inbox, start, tasks, instances, reports, admin):
         app.register_blueprint(module.bp)
+    app.after_request(_security_headers)
     app.add_url_rule("/", endpoint="home", view_func=inbox.home)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    """Forbid framing (clickjacking), MIME sniffing and leaking URLs to other sites."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -140,7 +140,10 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int,
     finally:
         if background is not None:
             background.terminate()
-            background.wait(timeout=10)
+            try:
+                background.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                background.kill()
 
 
 @main.command()

@@ -7,6 +7,7 @@
 | ANDON_SECRET_KEY | made once, kept in <instance>/secret_key | signs sessions and CSRF tokens |
 | ANDON_DEFAULT_LOCALE | zh_Hans_CN | UI language when neither the user nor the browser chooses |
 | ANDON_TIMEZONE | Asia/Shanghai | timezone in which the UI shows times |
+| ANDON_SECURE_COOKIES | 0 | 1 behind HTTPS: cookies are only sent over HTTPS |
 | ANDON_WORKER_INTERVAL | 5 | seconds between runs of the background worker |
 """
 
@@ -31,6 +32,7 @@ class Config:
     default_locale: str = DEFAULT_LOCALE
     timezone: str = "Asia/Shanghai"
     worker_interval: float = 5.0
+    secure_cookies: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -48,6 +50,7 @@ class Config:
                    default_locale=env.get("ANDON_DEFAULT_LOCALE", DEFAULT_LOCALE),
                    timezone=env.get("ANDON_TIMEZONE", "Asia/Shanghai"),
                    worker_interval=float(env.get("ANDON_WORKER_INTERVAL", "5")),
+                   secure_cookies=env.get("ANDON_SECURE_COOKIES", "0") == "1",
                    extra=overrides)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,9 +50,15 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """Return the active user with this name and password, or None."""
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None or not user.active:
-        check_password_hash(generate_password_hash("x"), password)  # same cost either way
+        check_password_hash(_dummy_hash(), password)  # the same cost as for a real user
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+@cache
+def _dummy_hash() -> str:
+    """Return a hash to check against when there is no user, made once."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def user_by_name(session: Session, username: str) -> User:

@@ -141,7 +141,8 @@ def language() -> Any:
 
 def _safe_next(target: str | None) -> str:
     """Return a local redirect target, never another site."""
-    if target and target.startswith("/") and not urlsplit(target).netloc \
-            and not target.startswith("//"):
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable() and " " not in target
+            and not urlsplit(target).netloc):
         return target
     return url_for("home")

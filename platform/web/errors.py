@@ -50,7 +50,7 @@ def _http_error(error: HTTPException) -> Any:
                "changed. Ask an administrator if you need access."),
         404: _("There is nothing at this address."),
         413: _("What you sent is too large."),
-    }.get(status, error.description or "")
+    }.get(status, _("The request could not be handled; nothing was changed."))
     return render_error(status, _title(status), detail)
 
 

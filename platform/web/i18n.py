@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, current_app, request, session
 from flask_babel import Babel, format_datetime, get_locale, gettext
 from flask_login import current_user
@@ -15,6 +17,10 @@ ROLE_NAMES = {"admin": N_("Administrator"), "designer": N_("Designer"), "member"
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Babel and the template helpers for translation."""
+    compiled = Path(app.root_path).parent / "translations/zh_Hans_CN/LC_MESSAGES/messages.mo"
+    if not compiled.exists():
+        app.logger.warning("The message catalogues are not compiled, so the UI is English "
+                           "only: run `make translations`.")
     Babel(app, locale_selector=select_locale,
           default_translation_directories="../translations")
     app.jinja_env.globals.update(translate=translate, html_lang=html_lang,

@@ -15,7 +15,7 @@ from andon.forms.fields import display, supported
 from andon.forms.store import form_spec_at
 from andon.i18n import N_, Message, localize
 from andon.web import db
-from andon.web.i18n import locale_code
+from andon.web.i18n import locale_code, role_name
 from andon.web.pages import me
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
@@ -111,4 +111,4 @@ def _owner_name(instance: FlowInstance, detail: dict[str, Any]) -> str:
         return task.assignee.display_name if task.assignee else ""
     if task.candidate_group:
         return task.candidate_group.name
-    return task.candidate_role or ""
+    return role_name(task.candidate_role) if task.candidate_role else ""

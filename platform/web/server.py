@@ -28,6 +28,8 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 def serve(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
     """Serve until interrupted."""
+    engine = app.extensions["andon.engine"]
     Server(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                 "post_fork": lambda _server, _worker: engine.dispose(close=False),
                  "worker_class": "gthread", "timeout": 60, "graceful_timeout": 10,
                  "accesslog": None, "errorlog": "-", "loglevel": "warning"}).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from andon.identity.models import User
@@ -33,10 +34,19 @@ def test_sign_in_goes_back_where_the_user_was_going(client, auth):
     assert response.location == "/reports/"
 
 
-def test_sign_in_never_redirects_to_another_site(client, auth):
-    response = client.post("/auth/login?next=//evil.example/", data={
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/",
+                                    "https://evil.example/", "/\tevil", "javascript:alert(1)"])
+def test_sign_in_never_redirects_to_another_site(client, auth, target):
+    response = client.post("/auth/login", query_string={"next": target}, data={
         "username": "leader", "password": "correct-horse-1", "csrf_token": auth.csrf()})
     assert response.location == "/"
+
+
+def test_pages_refuse_to_be_framed_by_other_sites(client, auth):
+    response = client.get("/auth/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_post_without_csrf_token_is_refused_and_changes_nothing(client, auth, session):
@@ -48,9 +58,12 @@ def test_a_post_without_csrf_token_is_refused_and_changes_nothing(client, auth, 
     assert session.scalar(select(FlowInstance.id)) is None
 
 
-def test_htmx_post_is_accepted_with_the_token_in_a_header(client, auth):
+def test_htmx_post_is_accepted_only_with_the_token_in_a_header(client, auth):
     auth.login("engineer1")
     token = auth.csrf()
+    without = client.post("/auth/language", data={"locale": "en", "next": "/inbox/"},
+                          headers={"HX-Request": "true"})
+    assert without.status_code == 400
     response = client.post("/auth/language", data={"locale": "en", "next": "/inbox/"},
                            headers={"HX-Request": "true", "X-CSRFToken": token})
     assert response.status_code == 302
@@ -61,6 +74,17 @@ def test_sign_out_ends_the_session(client, auth):
     response = auth.post("/auth/logout")
     assert response.location == "/auth/login"
     assert client.get("/inbox/").status_code == 302
+
+
+def test_a_post_after_the_session_ended_changes_nothing(client, auth, session):
+    auth.login("engineer1")
+    token = auth.csrf()
+    with client.session_transaction() as cookie:
+        cookie.pop("_user_id")
+    response = client.post("/start/change_request", data={"title": "x", "csrf_token": token})
+    assert response.status_code == 302 and response.location.startswith("/auth/login")
+    from andon.flows.models import FlowInstance
+    assert session.scalar(select(FlowInstance.id)) is None
 
 
 def test_an_expired_session_sends_the_user_to_sign_in(app, client, auth):

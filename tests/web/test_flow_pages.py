@@ -56,8 +56,7 @@ def test_errors_are_shown_in_chinese_too(client, auth):
     auth.post("/auth/language", {"locale": "zh_Hans_CN", "next": "/"})
     page = auth.post("/start/change_request", {**REQUEST, "effort_days": "-1"}).get_data(
         as_text=True)
-    assert "≥" in field_html(page, "effort_days") or "不能小于" in field_html(page, "effort_days") \
-        or "大于或等于" in field_html(page, "effort_days")
+    assert "请输入大于或等于 0 的值。" in field_html(page, "effort_days")
 
 
 def test_change_request_goes_from_engineer_to_pm_to_director(client, auth, session):
@@ -201,3 +200,28 @@ def test_a_long_text_over_the_forms_limit_names_the_field(client, auth):
     response = auth.post("/start/change_request", {**REQUEST, "title": "t" * 201})
     assert response.status_code == 422
     assert "Enter at most 200 characters" in field_html(response.get_data(as_text=True), "title")
+
+
+def test_records_list_only_what_the_reader_is_involved_in(client, auth):
+    auth.login("engineer1")
+    start(auth, title="Mine alone")
+    auth.login("engineer2")
+    assert "Mine alone" not in client.get("/instances/").get_data(as_text=True)
+    auth.login("pm")
+    assert "Mine alone" in client.get("/instances/").get_data(as_text=True)
+    auth.login("leader")
+    assert "Mine alone" in client.get("/instances/").get_data(as_text=True)
+
+
+def test_the_timeline_reads_in_chinese(client, auth, session):
+    auth.login("engineer1")
+    instance_id = start(auth, effort_days="3")
+    auth.login("pm")
+    auth.post(f"/tasks/{open_task(session, instance_id).id}", {"decision": "reject"})
+    auth.login("engineer1")
+    auth.post("/auth/language", {"locale": "zh_Hans_CN", "next": "/"})
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    timeline = page[page.index("时间线"):]
+    assert "李雷 Li Lei 发起了变更申请（版本 1）" in timeline
+    assert "王芳 Wang Fang 完成了步骤“项目经理审核”：驳回" in timeline
+    assert "流程结束：变更已驳回" in timeline
