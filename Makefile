@@ -46,10 +46,4 @@ messages: $(VENV)/.installed
 
 # Debian's Chromium and a Chinese font for the browser tests, and a running PostgreSQL.
 system-test-deps:
-	@{ command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
-	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
-	@pg_isready -q -h 127.0.0.1 -p 5432 || \
-	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
-	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
-	  echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1
+	@scripts/test-services.sh
