@@ -25,7 +25,7 @@ from andon.flows import runtime
 from andon.flows.models import FlowInstance, Task
 from andon.identity.models import User
 from andon.loader import load_folder
-from andon.schema import upgrade
+from andon.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST = {"title": "Bench", "project": "PRJ-1", "reason": "Load", "effort_days": "20",

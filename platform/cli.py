@@ -13,7 +13,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from andon import schema
+from andon import migrate
 from andon.config import Config
 from andon.database import make_engine, make_session_factory
 from andon.errors import AndonError
@@ -39,7 +39,7 @@ def main(ctx: click.Context) -> None:
 def init(config: Config) -> None:
     """Create the database or upgrade it to the newest schema."""
     engine = make_engine(config.database_url)
-    schema.upgrade(engine)
+    migrate.upgrade(engine)
     click.echo(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -98,7 +98,7 @@ def demo(config: Config, definitions: Path, password: str | None) -> None:
     """Set up the database, load the shipped definitions and create demo users."""
     from andon.demo import create_people, seed_history
 
-    schema.upgrade(make_engine(config.database_url))
+    migrate.upgrade(make_engine(config.database_url))
     with _session(config) as session:
         fresh = session.scalar(select(User.id).limit(1)) is None
         passwords = create_people(session, password)  # flows name these groups

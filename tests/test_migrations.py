@@ -6,7 +6,7 @@ from alembic import command
 from sqlalchemy import inspect
 
 from andon.database import make_engine
-from andon.schema import alembic_config, upgrade
+from andon.migrate import alembic_config, upgrade
 
 
 def test_migrations_match_the_models_and_downgrade_cleanly(database_url):

@@ -11,6 +11,8 @@ from andon.flows import queries, runtime
 from andon.flows.models import Task
 from andon.forms.fields import build_fields
 from andon.forms.store import form_spec_at
+from andon.i18n import Message
+from andon.identity.models import User
 from andon.web import db
 from andon.web.i18n import locale_code
 from andon.web.instances import submitted_steps
@@ -35,7 +37,7 @@ def show(task_id: int) -> Any:
     return _render(session.get(Task, task_id), user, done.values, done.errors)
 
 
-def _render(task: Any, user: Any, values: Any, errors: dict[str, Any]) -> Any:
+def _render(task: Task, user: User, values: Any, errors: dict[str, Message]) -> Any:
     """Render the task page with the form (and its errors) when the user may act."""
     session = db.session()
     actionable = task.state == "open" and runtime.may_act(task, user)

@@ -97,12 +97,14 @@ def test_change_request_is_approved_by_pm_and_director(
              "customer_contact": "Liu Yang"}
     for name, value in typed.items():
         page.locator(f"#input-{name}").fill(value)
-    # Chromium drops letters typed into a number field, as it would for a person.
+    # A person mistypes the effort; the server says so and keeps what was typed.
     page.locator("#input-effort_days").press_sequentially("abc")
     page.get_by_role("button", name=re.compile("提交|Submit")).click()
     for name in ("effort_days", "title"):
         expect(page.locator(f"#field-{name} .field-error")).to_be_visible()
         expect(page.locator(f"#input-{name}")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#input-effort_days")).to_have_value("abc")
+    expect(page.locator("#field-effort_days .field-error")).to_have_text("请输入数字。")
     for name, value in typed.items():
         expect(page.locator(f"#input-{name}")).to_have_value(value)
         expect(page.locator(f"#field-{name} .field-error")).to_have_count(0)

@@ -1,4 +1,4 @@
-"""Bring a database to the newest schema with Alembic."""
+"""Bring a database to the newest schema with Alembic (`andon init`)."""
 
 from __future__ import annotations
 
