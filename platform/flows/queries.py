@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import ColumnElement, Select
 
 from andon import audit
 from andon.audit import AuditEvent
+from andon.catalog import DefinitionVersion
 from andon.flows.models import FlowInstance, Task
 from andon.identity.models import User
 
@@ -30,6 +31,9 @@ def _owned_by(user: User) -> ColumnElement[bool]:
 def inbox(user: User) -> Select[Task]:
     """Return the open tasks of a user and of the user's groups, oldest first."""
     return (select(Task).where(Task.state == "open", _owned_by(user))
+            .options(selectinload(Task.instance).selectinload(FlowInstance.version)
+                     .selectinload(DefinitionVersion.definition),
+                     selectinload(Task.assignee), selectinload(Task.candidate_group))
             .order_by(Task.created_at, Task.id))
 
 
@@ -49,7 +53,10 @@ def _involved(user: User) -> ColumnElement[bool]:
 
 def visible_instances(user: User, status: str | None = None) -> Select[FlowInstance]:
     """Return the instances a user may open, newest first."""
-    query = select(FlowInstance).order_by(FlowInstance.started_at.desc(), FlowInstance.id.desc())
+    query = (select(FlowInstance)
+             .options(selectinload(FlowInstance.version).selectinload(DefinitionVersion.definition),
+                      selectinload(FlowInstance.started_by))
+             .order_by(FlowInstance.started_at.desc(), FlowInstance.id.desc()))
     if not user.has_role(*SEE_ALL_ROLES):
         query = query.where(_involved(user))
     if status:
