@@ -28,6 +28,13 @@ def start(auth, **changes) -> int:
     return int(response.location.rsplit("/", 1)[1])
 
 
+def requested(auth, session, **changes) -> tuple[int, Task]:
+    """Have engineer1 request a change; return the instance id and its review task."""
+    auth.login("engineer1")
+    instance_id = start(auth, **changes)
+    return instance_id, open_task(session, instance_id)
+
+
 def open_task(session, instance_id: int) -> Task:
     """Return the open task of an instance."""
     session.expire_all()
@@ -91,9 +98,7 @@ def test_change_request_goes_from_engineer_to_pm_to_director(client, auth, sessi
 
 
 def test_someone_who_may_not_act_gets_a_403_and_nothing_changes(client, auth, session):
-    auth.login("engineer1")
-    instance_id = start(auth)
-    review = open_task(session, instance_id)
+    instance_id, review = requested(auth, session)
     auth.login("engineer2")
     assert client.get(f"/tasks/{review.id}").status_code == 403
     response = auth.post(f"/tasks/{review.id}", {"decision": "approve"})
@@ -105,9 +110,7 @@ def test_someone_who_may_not_act_gets_a_403_and_nothing_changes(client, auth, se
 def test_the_second_to_complete_a_task_is_told_who_was_first(client, auth, session, people):
     people["engineer2"].groups.append(people["pm"].groups[0])
     session.commit()
-    auth.login("engineer1")
-    instance_id = start(auth, effort_days="3")
-    review = open_task(session, instance_id)
+    instance_id, review = requested(auth, session, effort_days="3")
     auth.login("engineer2")
     colleague_token = auth.csrf()  # the colleague has the task open too
     colleague_cookies = client.get_cookie("session").value
@@ -129,9 +132,7 @@ def test_the_second_to_complete_a_task_is_told_who_was_first(client, auth, sessi
 
 
 def test_invalid_task_form_keeps_the_task_and_the_comment(client, auth, session):
-    auth.login("engineer1")
-    instance_id = start(auth)
-    review = open_task(session, instance_id)
+    instance_id, review = requested(auth, session)
     auth.login("pm")
     response = auth.post(f"/tasks/{review.id}", {"comment": "Need to think"})
     assert response.status_code == 422
@@ -140,9 +141,7 @@ def test_invalid_task_form_keeps_the_task_and_the_comment(client, auth, session)
 
 
 def test_claiming_makes_a_group_task_mine(client, auth, session):
-    auth.login("engineer1")
-    instance_id = start(auth)
-    review = open_task(session, instance_id)
+    instance_id, review = requested(auth, session)
     auth.login("pm")
     assert auth.post(f"/tasks/{review.id}/claim").status_code == 302
     assert open_task(session, instance_id).assignee.username == "pm"
