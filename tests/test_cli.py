@@ -135,3 +135,12 @@ def test_load_refuses_owner_rules_naming_unknown_groups(session, staff, folder):
     (result,) = [r for r in load_folder(session, folder) if r.kind == "flow"]
     assert "change_request.bpmn: pm_review: no group with the key or name 'nobody'" in str(
         result.error)
+
+
+def test_demo_prints_the_passwords_even_when_a_definition_fails(tmp_path, monkeypatch, folder):
+    monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
+    (folder / "forms" / "broken.json").write_text("{")
+    result = CliRunner().invoke(main, ["demo", "--definitions", str(folder)])
+    assert result.exit_code == 1 and "broken.json" in result.output
+    assert len(re.findall(r"^  (\w+)\s+(\S+)$", result.output, re.M)) == 6
