@@ -21,7 +21,7 @@ from andon.database import Base, utcnow
 from andon.errors import NotFound
 from andon.i18n import N_, localize
 
-KINDS = ("form", "flow", "report")
+KINDS = ("calendar", "form", "flow", "report")
 
 
 class Definition(Base):

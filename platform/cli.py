@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from andon import migrate
 from andon.config import Config
@@ -153,28 +153,21 @@ def worker(config: Config, quiet: bool) -> None:
     """Run the background worker: due timers and, later, reminders and escalations."""
     if not quiet:
         click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
+    from andon.worker import handlers, run_once
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sessions = make_session_factory(make_engine(config.database_url))
+    work = handlers(config)
     try:
         while not stop.is_set():
-            _work_once(sessions)
+            try:
+                run_once(sessions, work)
+            except Exception:  # a broken database call must not stop the worker
+                logging.getLogger("andon.worker").exception("worker run failed")
             stop.wait(config.worker_interval)
     except KeyboardInterrupt:
         pass
-
-
-def _work_once(sessions: sessionmaker[Session]) -> None:
-    """Run what is due once, in one transaction; a failure is logged, never fatal."""
-    from andon.flows.worker import run_due
-
-    with sessions() as session:
-        try:
-            run_due(session)
-            session.commit()
-        except Exception:  # a broken database call must not stop the worker
-            logging.getLogger("andon.worker").exception("worker run failed")
-            session.rollback()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 | ANDON_DEFAULT_LOCALE | zh_Hans_CN | UI language when neither the user nor the browser chooses |
 | ANDON_TIMEZONE | Asia/Shanghai | timezone in which the UI shows times |
 | ANDON_SECURE_COOKIES | 0 | 1 behind HTTPS: cookies are only sent over HTTPS |
+| ANDON_BASE_URL | http://127.0.0.1:5000 | the address people open, for links in email |
+| ANDON_SMTP_HOST | (email off) | SMTP server; also ANDON_SMTP_PORT, _USER, _PASSWORD, _FROM, … |
 | ANDON_WORKER_INTERVAL | 5 | seconds between runs of the background worker |
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.i18n import DEFAULT_LOCALE
+from andon.notifications.mailer import SmtpSettings
 
 
 @dataclass
@@ -33,6 +36,8 @@ class Config:
     timezone: str = "Asia/Shanghai"
     worker_interval: float = 5.0
     secure_cookies: bool = False
+    base_url: str = "http://127.0.0.1:5000"
+    smtp: SmtpSettings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +56,8 @@ class Config:
                    timezone=env.get("ANDON_TIMEZONE", "Asia/Shanghai"),
                    worker_interval=float(env.get("ANDON_WORKER_INTERVAL", "5")),
                    secure_cookies=env.get("ANDON_SECURE_COOKIES", "0") == "1",
+                   base_url=env.get("ANDON_BASE_URL", "http://127.0.0.1:5000"),
+                   smtp=SmtpSettings.from_env(env),
                    extra=overrides)
 
 

@@ -8,8 +8,9 @@ translates it in the reader's language (see ``andon.web.i18n``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 LOCALES = ("zh_Hans_CN", "en")
@@ -28,10 +29,14 @@ class Message:
     msgid: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, gettext: Any = None) -> str:
-        """Return the message in the language of ``gettext`` (identity if none)."""
+    def render(self, gettext: Any = None, locale: str = "en") -> str:
+        """Return the message in the language of ``gettext``; {en, zh-CN} params in ``locale``."""
         text = gettext(self.msgid) if gettext else self.msgid
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        params = {name: localize(value, locale) if isinstance(value, Mapping) else value
+                  for name, value in self.params.items()}
+        return text % params
 
 
 def normalize_locale(locale: str) -> str:
@@ -54,3 +59,12 @@ def localize(text: Any, locale: str) -> str:
         if candidate in text:
             return str(text[candidate])
     return str(next(iter(text.values())))
+
+
+def translator(locale: str | None) -> Callable[[str], str]:
+    """Return gettext for a locale from the compiled catalogues, without Flask (for email)."""
+    from babel.support import Translations
+
+    folder = Path(__file__).resolve().parent / "translations"
+    chosen = locale if locale in LOCALES else DEFAULT_LOCALE
+    return Translations.load(str(folder), [chosen]).gettext  # type: ignore[no-any-return]

@@ -1,4 +1,4 @@
-"""Load definition files from a folder: forms, then flows, then reports.
+"""Load definition files from a folder: calendars, forms, flows, then reports.
 
 Each file loads in its own savepoint: a bad file is reported with its problems
 and leaves nothing behind, while the good ones load.
@@ -6,6 +6,7 @@ and leaves nothing behind, while the good ones load.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from andon import catalog
 from andon.errors import AndonError, InvalidDefinition
+from andon.flows.calendars import load_calendar
 from andon.flows.deploy import deploy_flow
 from andon.forms.store import deploy_form
 from andon.i18n import N_
@@ -34,6 +36,15 @@ class Loaded:
     version: int = 0
     created: bool = False
     error: AndonError | None = None
+
+
+def _calendar(session: Session, path: Path, user_id: int | None) -> tuple[
+        catalog.DefinitionVersion, bool]:
+    """Load one business calendar file."""
+    source = path.read_text(encoding="utf-8")
+    calendar = load_calendar(parse_json(source, path.name), path.name)
+    return catalog.publish(session, "calendar", calendar.key, calendar.name, source,
+                           json.dumps(json.loads(source), ensure_ascii=False), user_id)
 
 
 def _form(session: Session, path: Path, user_id: int | None) -> tuple[
@@ -58,6 +69,7 @@ def _report(session: Session, path: Path, user_id: int | None) -> tuple[
 
 
 KINDS: list[tuple[str, str, Deployer]] = [
+    ("calendar", "calendars/*.json", _calendar),
     ("form", "forms/*.json", _form),
     ("flow", "flows/*.bpmn", _flow),
     ("report", "reports/*.json", _report),
@@ -65,7 +77,7 @@ KINDS: list[tuple[str, str, Deployer]] = [
 
 
 def load_folder(session: Session, folder: Path, user_id: int | None = None) -> list[Loaded]:
-    """Load every definition under a folder (searched recursively), forms first."""
+    """Load every definition under a folder (searched recursively): calendars and forms first."""
     if not folder.is_dir():
         raise InvalidDefinition(N_("%(file)s is not a folder."), file=str(folder))
     results = []

@@ -18,7 +18,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 
 from andon import expressions
 from andon.errors import InvalidDefinition
-from andon.flows import owners
+from andon.flows import deadlines, owners
 from andon.flows.engine import spec_to_json
 from andon.i18n import N_
 
@@ -145,10 +145,12 @@ def _check_human_task(task: Any, lanes: dict[str, str]) -> Problems:
     problems = []
     if _local(task) == "userTask" and not props.get("form"):
         problems.append((where, N_("A user task needs a 'form' property")))
-    try:
-        owners.parse(props.get("owner"), lanes.get(task.get("id", "")))
-    except ValueError as error:
-        problems.append((where, str(error)))
+    for check in (lambda: owners.parse(props.get("owner"), lanes.get(task.get("id", ""))),
+                  lambda: deadlines.parse_timing(props)):
+        try:
+            check()
+        except ValueError as error:
+            problems.append((where, str(error)))
     return problems
 
 

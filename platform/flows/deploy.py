@@ -19,19 +19,21 @@ def deploy_flow(session: Session, xml: bytes, filename: str,
     parsed = load_bpmn(xml, filename)
     _check_owners(session, parsed, filename)
     forms = _pinned_forms(session, parsed, filename)
+    calendar = _pinned_calendar(session, parsed, filename)
     start = _start_step(parsed, filename)
     compiled = json.dumps({
         "process_id": parsed.process_id,
         "spec": parsed.spec_json,
         "start_form": start.properties.get("form"),
         "forms": forms,
+        "calendar": calendar,
         "steps": [{"id": s.id, "name": s.name, "lane": s.lane, "kind": s.kind,
                    "properties": s.properties} for s in parsed.steps],
     }, ensure_ascii=False)
     title = {"en": parsed.properties.get("title_en", parsed.name),
              "zh-CN": parsed.properties.get("title_zh", parsed.name)}
     source = xml.decode()
-    pins = json.dumps(forms, sort_keys=True)
+    pins = json.dumps({"forms": forms, "calendar": calendar}, sort_keys=True)
     return catalog.publish(session, "flow", parsed.process_id, title, source, compiled, user_id,
                            fingerprint=f"{source}\n{pins}")
 
@@ -65,6 +67,19 @@ def _pinned_forms(session: Session, parsed: ParsedFlow, filename: str) -> dict[s
         raise InvalidDefinition(N_("The flow %(file)s is not valid."), problems=problems,
                                 file=filename)
     return forms
+
+
+def _pinned_calendar(session: Session, parsed: ParsedFlow, filename: str) -> int | None:
+    """Pin the business calendar the process names (property ``calendar``), if any."""
+    key = parsed.properties.get("calendar")
+    if not key:
+        return None
+    try:
+        return catalog.current(session, "calendar", key).id
+    except NotFound:
+        raise InvalidDefinition(N_("The flow %(file)s is not valid."), file=filename, problems=[
+            (f"{filename}: {parsed.process_id}", f"names the calendar {key!r}, which is not "
+             "loaded; load definitions/calendars first")]) from None
 
 
 def _start_step(parsed: ParsedFlow, filename: str) -> StepInfo:

@@ -61,6 +61,8 @@ class Task(Base):
     step_title: Mapped[dict[str, Any]] = mapped_column(default=dict)
     form_key: Mapped[str | None] = mapped_column(String(128))
     form_version_id: Mapped[int | None] = mapped_column(ForeignKey("definition_version.id"))
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     candidate_group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"))
     candidate_role: Mapped[str | None] = mapped_column(String(32))

@@ -11,6 +11,7 @@ and resolves it when the step opens.
 | ``group:<key>`` | members of the group, who claim the task |
 | ``role:<role>`` | holders of the role, who claim the task |
 | ``manager:starter`` | the manager of the starter's org unit |
+| ``manager:assignee`` | the manager of the previous assignee (in escalations: the task's) |
 | ``lane`` (or no rule) | the group named like the step's lane |
 """
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
 from andon.i18n import N_
-from andon.identity.models import ROLES, Group, User
+from andon.identity.models import ROLES, Group, User, UserRole
 
 RULE = re.compile(r"^(?:(?P<kind>role|user|group|manager):(?P<value>[\w.@-]+)|starter|lane)$")
 
@@ -58,8 +59,8 @@ def parse(text: str | None, lane: str | None) -> Rule:
         raise ValueError("the step has no owner rule and is in no named lane")
     if rule.kind == "role" and rule.value not in ROLES:
         raise ValueError(f"unknown role {rule.value!r}; roles are {', '.join(ROLES)}")
-    if rule.kind == "manager" and rule.value != "starter":
-        raise ValueError("only manager:starter is supported")
+    if rule.kind == "manager" and rule.value not in ("starter", "assignee"):
+        raise ValueError("manager: is followed by starter or assignee")
     return Rule("group", lane or "") if rule.kind == "lane" else rule
 
 
@@ -72,7 +73,8 @@ def missing(session: Session, rule: Rule) -> str | None:
     return None
 
 
-def resolve(session: Session, text: str | None, lane: str | None, starter: User) -> Owner:
+def resolve(session: Session, text: str | None, lane: str | None, starter: User,
+            previous: User | None = None) -> Owner:
     """Resolve a step's owner rule to an assignee or candidates."""
     try:
         rule = parse(text, lane)
@@ -84,15 +86,38 @@ def resolve(session: Session, text: str | None, lane: str | None, starter: User)
     if rule.kind == "role":
         return Owner(role=rule.value)
     if rule.kind == "manager":
-        manager = starter.org_unit.manager_id if starter.org_unit else None
+        manager = _manager(previous if rule.value == "assignee" and previous else starter)
         if manager is None:
-            raise AndonError(N_("The starter's org unit has no manager."))
-        return Owner(assignee_id=manager)
+            raise AndonError(N_("There is no manager to give this step to."))
+        return Owner(assignee_id=manager.id)
     found = _user(session, rule.value) if rule.kind == "user" else _group(session, rule.value)
     if found is None:
         raise AndonError(N_("The owner rule names no known user or group: %(name)s."),
                          name=rule.value)
     return Owner(assignee_id=found.id) if rule.kind == "user" else Owner(group_id=found.id)
+
+
+def people(session: Session, text: str, starter: User, assignee: User | None) -> list[User]:
+    """Return the people a rule names, for notifying or reassigning (escalations)."""
+    rule = parse(text, None)
+    if rule.kind == "starter":
+        return [starter]
+    if rule.kind == "manager":
+        manager = _manager(assignee if rule.value == "assignee" and assignee else starter)
+        return [manager] if manager else []
+    if rule.kind == "role":
+        return list(session.scalars(select(User).join(User.role_rows).where(
+            UserRole.role == rule.value, User.active)))
+    if rule.kind == "user":
+        user = _user(session, rule.value)
+        return [user] if user else []
+    group = _group(session, rule.value)
+    return [member for member in group.members if member.active] if group else []
+
+
+def _manager(user: User) -> User | None:
+    """Return the manager of a person's org unit, if any."""
+    return user.org_unit.manager if user.org_unit else None
 
 
 def _user(session: Session, username: str) -> User | None:

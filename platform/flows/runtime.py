@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from andon import audit, catalog
+from andon import audit, catalog, jobs
 from andon.database import utcnow
 from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound, StaleInstance
-from andon.flows import owners
+from andon.flows import deadlines, owners
 from andon.flows.engine import Engine, ReadyTask
 from andon.flows.models import FlowInstance, Task
 from andon.flows.queries import can_view
@@ -76,6 +76,25 @@ def complete_task(session: Session, task_id: int, user: User,
         _finish(session, task, user, data)
         _save(session, instance, workflow)
     return task
+
+
+def complete_as_system(session: Session, task: Task, form: Mapping[str, Any]) -> None:
+    """Complete an open task with configured data, as an escalation does."""
+    data = _validated(session, task.form_version_id, form)
+    instance = task.instance
+    with _one_writer():
+        workflow = engine.restore(instance.version.content["spec"], instance.state)
+        engine.complete(workflow, task.spiff_id, data)
+        _finish(session, task, None, data)
+        _save(session, instance, workflow)
+
+
+def reassign(session: Session, task: Task, user: User) -> None:
+    """Give an open task to one person, as an escalation does."""
+    with _one_writer():
+        task.assignee_id, task.candidate_group_id, task.candidate_role = user.id, None, None
+        task.instance.updated_at = utcnow()
+        session.flush()
 
 
 def claim_task(session: Session, task_id: int, user: User) -> Task:
@@ -153,13 +172,15 @@ def _starter_step(workflow: Any) -> ReadyTask:
     return ready[0]
 
 
-def _finish(session: Session, task: Task, user: User, data: dict[str, Any]) -> None:
-    """Mark a task completed by the user with the data, and record it."""
-    task.state, task.completed_at, task.completed_by_id = "completed", utcnow(), user.id
+def _finish(session: Session, task: Task, user: User | None, data: dict[str, Any]) -> None:
+    """Mark a task completed (by the user, or by Andon) with the data, and record it."""
+    user_id = user.id if user else None
+    task.state, task.completed_at, task.completed_by_id = "completed", utcnow(), user_id
     task.data = data
     session.add(task)
     session.flush()
-    audit.record(session, "task.completed", "instance", task.instance_id, user.id,
+    jobs.cancel_for_task(session, task.id)
+    audit.record(session, "task.completed", "instance", task.instance_id, user_id,
                  task=task.id, step=task.step_id, step_title=task.step_title, data=data)
 
 
@@ -189,6 +210,7 @@ def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]
     for spiff_id, task in open_rows.items():
         if spiff_id not in ready_ids:
             task.state = "cancelled"
+            jobs.cancel_for_task(session, task.id)
             audit.record(session, "task.cancelled", "instance", instance.id, None,
                          task=task.id, step=task.step_id, step_title=task.step_title)
 
@@ -196,16 +218,24 @@ def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]
 def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task:
     """Create the task row of a ready step with its resolved owner."""
     owner = owners.resolve(session, step.properties.get("owner"), step.lane,
-                           instance.started_by)
+                           instance.started_by, _previous_assignee(instance))
     task = Task(instance=instance, assignee_id=owner.assignee_id, candidate_group_id=owner.group_id,
                 candidate_role=owner.role, form_version_id=_form_version(instance.version, step),
                 **_step_columns(step))
     session.add(task)
     session.flush()
+    deadlines.plan(session, task, deadlines.parse_timing(step.properties),
+                   deadlines.calendar_of(session, instance.version), task.created_at)
     audit.record(session, "task.created", "instance", instance.id, None, task=task.id,
                  step=task.step_id, step_title=task.step_title, assignee=owner.assignee_id,
                  group=owner.group_id, role=owner.role)
     return task
+
+
+def _previous_assignee(instance: FlowInstance) -> User | None:
+    """Return who completed the instance's latest completed step, if anyone."""
+    done = [t for t in instance.tasks if t.state == "completed" and t.completed_by]
+    return max(done, key=lambda t: (t.completed_at, t.id)).completed_by if done else None
 
 
 def _titles(step: ReadyTask) -> dict[str, str]:

@@ -64,5 +64,5 @@ def translate(message: Message | str | None) -> str:
         return ""
     if isinstance(message, str):
         return gettext(message)
-    return message.render(gettext)
+    return message.render(gettext, locale_code())
 

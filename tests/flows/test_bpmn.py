@@ -103,7 +103,7 @@ def test_user_task_without_lane_or_owner_is_named():
 
 @pytest.mark.parametrize(("owner", "complaint"), [
     ("role:director", "unknown role 'director'"),
-    ("manager:previous", "only manager:starter"),
+    ("manager:previous", "manager: is followed by starter or assignee"),
     ("lane", "no named lane"),
 ])
 def test_owner_rules_are_checked_as_the_runtime_reads_them(owner, complaint):

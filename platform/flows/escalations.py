@@ -1,0 +1,70 @@
+"""What the worker does when a reminder or an escalation level is due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andon.errors import AndonError
+from andon.flows import deadlines, owners, runtime
+from andon.flows.models import Task
+from andon.i18n import N_
+from andon.identity.models import User, UserRole
+from andon.jobs import WorkItem
+from andon.notifications.center import notify
+
+
+def remind(session: Session, item: WorkItem, now: datetime) -> None:
+    """Remind the owners of an open task that it is due soon."""
+    task = _open(session, item)
+    if task is None:
+        return
+    for person in _owners(session, task):
+        notify(session, person, "reminder", deadlines.reminder_message(task),
+               f"remind:{task.id}:{item.payload.get('index', 0)}:{person.id}",
+               instance_id=task.instance_id, task_id=task.id, now=now)
+    deadlines.record(session, task, "task.reminded", now)
+
+
+def escalate(session: Session, item: WorkItem, now: datetime) -> None:
+    """Carry out one escalation level of an overdue task: notify, reassign or complete."""
+    task = _open(session, item)
+    if task is None:
+        return
+    level, action, target = item.payload["level"], item.payload["action"], item.payload["target"]
+    task.escalation_level = max(task.escalation_level, level + 1)
+    deadlines.record(session, task, "task.escalated", now, level=level + 1, action=action,
+                     target=target)
+    if action == "complete":
+        runtime.complete_as_system(session, task, deadlines.completion_data(target))
+        return
+    people = owners.people(session, target, task.instance.started_by, task.assignee)
+    if not people:
+        raise AndonError(N_("Escalation level %(level)s of task %(task)s names nobody: %(rule)s"),
+                         level=level + 1, task=task.id, rule=target)
+    if action == "reassign":
+        runtime.reassign(session, task, people[0])
+        people = people[:1] + _owners(session, task)
+    for person in {p.id: p for p in people}.values():
+        notify(session, person, "escalation", deadlines.escalation_message(task),
+               f"escalate:{task.id}:{level}:{person.id}", instance_id=task.instance_id,
+               task_id=task.id, now=now)
+
+
+def _open(session: Session, item: WorkItem) -> Task | None:
+    """Return the item's task if it is still open, else None (nothing left to do)."""
+    task = session.get(Task, item.task_id) if item.task_id else None
+    return task if task is not None and task.state == "open" else None
+
+
+def _owners(session: Session, task: Task) -> list[User]:
+    """Return the task's assignee, or its candidates."""
+    if task.assignee is not None:
+        return [task.assignee]
+    if task.candidate_group is not None:
+        return [member for member in task.candidate_group.members if member.active]
+    query = select(User).join(User.role_rows).where(UserRole.role == task.candidate_role,
+                                                    User.active)
+    return list(session.scalars(query))

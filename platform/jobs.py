@@ -1,0 +1,114 @@
+"""Work items: things to do at a time, claimed by one worker at a time.
+
+A work item is scheduled under an idempotency key: scheduling the same key
+twice keeps one item, so a reminder or escalation can never be queued twice.
+Workers claim due items with a lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite); an item whose worker died is
+claimed again when its lease runs out. Execution is therefore at least once;
+each handler's database effects commit together with the item's "done", and
+external effects (email) carry the key so receivers can drop duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, or_, select, text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from andon.database import Base, utcnow
+
+MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=5)
+
+Handler = Callable[[Session, "WorkItem", datetime], None]
+
+
+class WorkItem(Base):
+    """One thing to do at a time: a reminder, an escalation, an email."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (Index("ix_work_item_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("flow_instance.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+
+
+def schedule(session: Session, kind: str, key: str, due_at: datetime,
+             payload: dict[str, Any] | None = None, *, instance_id: int | None = None,
+             task_id: int | None = None) -> WorkItem:
+    """Queue a work item under a key; an item with the same key already queued wins."""
+    existing = session.scalar(select(WorkItem).where(WorkItem.key == key))
+    if existing is not None:
+        return existing
+    item = WorkItem(kind=kind, key=key, due_at=due_at, payload=payload or {},
+                    instance_id=instance_id, task_id=task_id)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def cancel_for_task(session: Session, task_id: int) -> int:
+    """Cancel the pending items of a task that is no longer open; return how many."""
+    result = session.execute(update(WorkItem)
+                             .where(WorkItem.task_id == task_id, WorkItem.state == "pending")
+                             .values(state="cancelled"))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def claim(session: Session, now: datetime, limit: int = 50,
+          lease: timedelta = LEASE) -> list[int]:
+    """Lease due items to this worker and return their ids; the caller commits."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))  # one claimer at a time
+    query = (select(WorkItem.id)
+             .where(WorkItem.state == "pending", WorkItem.due_at <= now,
+                    or_(WorkItem.lease_until.is_(None), WorkItem.lease_until < now))
+             .order_by(WorkItem.due_at, WorkItem.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(update(WorkItem).where(WorkItem.id.in_(ids))
+                        .values(lease_until=now + lease, attempts=WorkItem.attempts + 1))
+    return ids
+
+
+def perform(session: Session, item_id: int, handlers: Mapping[str, Handler],
+            now: datetime) -> bool:
+    """Run one claimed item's handler and mark it done; the caller commits."""
+    item = session.get(WorkItem, item_id)
+    if item is None or item.state != "pending":
+        return False
+    handlers[item.kind](session, item, now)
+    item.state, item.done_at, item.lease_until = "done", now, None
+    session.flush()
+    return True
+
+
+def record_failure(session: Session, item_id: int, error: BaseException, now: datetime,
+                   temporary: bool = True) -> WorkItem | None:
+    """Schedule a retry with backoff, or give up after MAX_ATTEMPTS; the caller commits."""
+    item = session.get(WorkItem, item_id)
+    if item is None:
+        return None
+    item.last_error = f"{type(error).__name__}: {error}"[:2000]
+    item.lease_until = None
+    if temporary and item.attempts < MAX_ATTEMPTS:
+        item.due_at = now + timedelta(minutes=2 ** item.attempts)
+    else:
+        item.state = "failed"
+    session.flush()
+    return item

@@ -1,0 +1,1 @@
+"""Tell people about things that need them: emails now, more channels later."""

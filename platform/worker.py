@@ -1,0 +1,60 @@
+"""The background worker: due timers, then due work items, each in its own transaction.
+
+The worker owns the transactions here, as the web layer does for requests:
+claiming commits a lease, each item commits with its effects, and a failure
+is recorded in a transaction of its own and retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from andon import jobs
+from andon.config import Config
+from andon.database import utcnow
+from andon.flows import escalations
+from andon.flows.worker import run_due
+from andon.notifications.delivery import email_handler
+
+log = logging.getLogger(__name__)
+
+
+def handlers(config: Config) -> dict[str, jobs.Handler]:
+    """Return what the worker does for each kind of work item."""
+    return {"remind": escalations.remind, "escalate": escalations.escalate,
+            "email": email_handler(config.smtp, config.base_url)}
+
+
+def run_once(sessions: sessionmaker[Session], work: dict[str, jobs.Handler],
+             now: datetime | None = None) -> int:
+    """Fire due timers and run due work items once; return how many items ran."""
+    now = now or utcnow()
+    with sessions() as session:
+        run_due(session, now)
+        session.commit()
+    with sessions() as session:
+        claimed = jobs.claim(session, now)
+        session.commit()
+    return sum(_perform(sessions, item_id, work, now) for item_id in claimed)
+
+
+def _perform(sessions: sessionmaker[Session], item_id: int, work: dict[str, jobs.Handler],
+             now: datetime) -> bool:
+    """Run one item and commit it with its effects; record a failure apart."""
+    with sessions() as session:
+        try:
+            done = jobs.perform(session, item_id, work, now)
+            session.commit()
+            return done
+        except Exception as error:  # any failure is retried, then shown on the item
+            session.rollback()
+            log.warning("work item %s failed: %s", item_id, error)
+            failure = error
+    with sessions() as session:
+        jobs.record_failure(session, item_id, failure, now,
+                            temporary=getattr(failure, "temporary", True))
+        session.commit()
+    return False

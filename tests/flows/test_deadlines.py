@@ -1,0 +1,174 @@
+"""Deadlines, reminders and escalations with a fixed clock, through the worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andon import clock, jobs
+from andon.audit import history
+from andon.config import Config
+from andon.database import make_session_factory
+from andon.flows import deadlines, queries, runtime
+from andon.flows.bpmn import load_bpmn
+from andon.flows.deploy import deploy_flow
+from andon.flows.models import FlowInstance, Task
+from andon.identity.models import User
+from andon.notifications.models import Notification
+from andon.worker import handlers, run_once
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FLOW = Path("definitions/flows/change_request.bpmn").read_text()
+REQUEST = {"title": "Export", "project": "P", "reason": "R", "effort_days": "20",
+           "customer_contact": "C"}
+
+
+def at(text: str) -> datetime:
+    """Return a Shanghai wall-clock time."""
+    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def worker(engine, tmp_path) -> Iterator:
+    """Return a function that runs the worker once at a given time."""
+    sessions = make_session_factory(engine)
+    work = handlers(Config.from_env({}, instance_path=tmp_path))
+
+    def run(moment: datetime) -> int:
+        with clock.frozen(moment):
+            return run_once(sessions, work, moment)
+    return run
+
+
+def started(session: Session, people, moment: datetime, **changes) -> FlowInstance:
+    """Start a change request at a moment and commit."""
+    with clock.frozen(moment):
+        instance = runtime.start_instance(session, "change_request", people["engineer1"],
+                                          {**REQUEST, **changes})
+        session.commit()
+    return instance
+
+
+def notes(session: Session, username: str) -> list[str]:
+    """Return the kinds of notifications a person has, oldest first."""
+    session.expire_all()
+    query = (select(Notification.kind).join(User, Notification.user_id == User.id)
+             .where(User.username == username).order_by(Notification.id))
+    return list(session.scalars(query))
+
+
+def review_of(instance: FlowInstance) -> Task:
+    """Return the instance's open task."""
+    (task,) = [t for t in instance.tasks if t.state == "open"]
+    return task
+
+
+def test_due_time_counts_working_days_across_the_spring_festival(session, people):
+    instance = started(session, people, at("2026-02-13T10:00"))  # Friday before 春节
+    review = review_of(instance)
+    # Saturday 14 February is a make-up working day; 15–23 February are holidays.
+    assert review.due_at.astimezone(SHANGHAI) == at("2026-02-24T10:00")
+    assert deadlines.status(review, at("2026-02-14T10:00")) == "on_track"
+    assert deadlines.status(review, at("2026-02-23T12:00")) == "at_risk"
+    assert deadlines.status(review, at("2026-02-24T10:00")) == "overdue"
+
+
+def test_reminder_then_escalations_fire_once_each(session, people, worker):
+    instance = started(session, people, at("2026-03-02T10:00"))  # Monday
+    review = review_of(instance)
+    assert review.due_at.astimezone(SHANGHAI) == at("2026-03-04T10:00")
+
+    assert worker(at("2026-03-03T17:00")) == 0
+    assert worker(at("2026-03-04T06:01")) == 1  # four hours before, on the clock
+    assert notes(session, "pm") == ["reminder"]
+    worker(at("2026-03-04T07:00"))  # runs the reminder's email item, reminds nobody again
+    assert notes(session, "pm") == ["reminder"]
+
+    worker(at("2026-03-04T10:00"))  # level 1: the starter's manager
+    assert notes(session, "pm") == ["reminder", "escalation"]
+    assert notes(session, "director") == []
+    worker(at("2026-03-05T10:00"))  # level 2, one working day later: the directors
+    assert notes(session, "director") == ["escalation"]
+    session.expire_all()
+    assert review_of(instance).escalation_level == 2
+    kinds = [e.kind for e in history(session, "instance", instance.id)]
+    assert kinds.count("task.reminded") == 1 and kinds.count("task.escalated") == 2
+
+
+def test_completing_in_time_cancels_what_was_planned(session, people, worker):
+    instance = started(session, people, at("2026-03-02T10:00"), effort_days="3")
+    with clock.frozen(at("2026-03-02T11:00")):
+        runtime.complete_task(session, review_of(instance).id, people["pm"],
+                              {"decision": "approve"})
+        session.commit()
+    assert worker(at("2026-03-09T09:00")) == 0
+    assert notes(session, "pm") == []
+    states = set(session.scalars(select(jobs.WorkItem.state)))
+    assert states == {"cancelled"}
+
+
+def test_reassign_gives_the_task_to_the_escalation_target(session, people, worker):
+    instance = started(session, people, at("2026-03-02T09:30"))
+    with clock.frozen(at("2026-03-02T10:00")):
+        runtime.complete_task(session, review_of(instance).id, people["pm"],
+                              {"decision": "approve"})
+        session.commit()
+    approval = review_of(instance)  # the director's step: P3D, then P2D reassign role:leader
+    assert approval.due_at.astimezone(SHANGHAI) == at("2026-03-05T10:00")
+    worker(at("2026-03-09T10:00"))
+    session.expire_all()
+    assert approval.assignee.username == "leader"
+    assert [t.id for t in session.scalars(queries.inbox(people["leader"]))] == [
+        approval.id]
+    assert "escalation" in notes(session, "leader")
+
+
+def test_automatic_completion_sends_the_step_on(session, people, worker):
+    source = FLOW.replace("PT0S notify manager:starter; P1D notify group:delivery-directors",
+                          "PT0S complete decision=reject, comment=No answer in time")
+    with clock.frozen(at("2026-03-01T00:00")):
+        deploy_flow(session, source.encode(), "change_request.bpmn")
+        session.commit()
+    instance = started(session, people, at("2026-03-02T10:00"))
+    worker(at("2026-03-04T10:00"))
+    session.expire_all()
+    assert instance.status == "completed" and instance.data["outcome"] == "rejected"
+    done = [t for t in instance.tasks if t.step_id == "pm_review"][0]
+    assert done.completed_by_id is None and done.data["comment"] == "No answer in time"
+
+
+@pytest.mark.parametrize(("escalation", "complaint"), [
+    ("P1D shout group:x", "notify|reassign|complete"),
+    ("P1D complete decision", "field=value"),
+    ("P1X notify starter", "P1X"),
+])
+def test_bad_timing_is_refused_at_load_naming_the_step(escalation, complaint):
+    source = FLOW.replace("PT0S notify manager:starter; P1D notify group:delivery-directors",
+                          escalation)
+    with pytest.raises(Exception) as caught:
+        load_bpmn(source.encode(), "cr.bpmn")
+    assert any(where == "cr.bpmn: pm_review" and any(c in what for c in complaint.split("|"))
+               for where, what in caught.value.problems)
+
+
+def test_a_work_item_is_leased_to_one_worker_and_retried_with_backoff(session, people):
+    now = at("2026-03-02T09:00")
+    first = jobs.schedule(session, "remind", "k:1", now)
+    assert jobs.schedule(session, "remind", "k:1", now).id == first.id  # one per key
+    session.commit()
+    assert jobs.claim(session, now) == [first.id]
+    session.commit()
+    assert jobs.claim(session, now + timedelta(minutes=1)) == []  # leased
+    session.commit()
+    assert jobs.claim(session, now + timedelta(minutes=6)) == [first.id]  # the lease ran out
+    jobs.record_failure(session, first.id, RuntimeError("smtp down"), now)
+    assert first.state == "pending" and first.due_at == now + timedelta(minutes=4)
+    first.attempts = jobs.MAX_ATTEMPTS
+    jobs.record_failure(session, first.id, RuntimeError("smtp down"), now)
+    assert first.state == "failed" and "smtp down" in first.last_error
