@@ -28,13 +28,25 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=config.timezone,
         **{key.upper(): value for key, value in config.extra.items()},
     )
-    from andon.web import admin, auth, db, errors, i18n, inbox, instances, reports, start, tasks
+    from andon.web import (
+        admin,
+        auth,
+        db,
+        errors,
+        i18n,
+        inbox,
+        instances,
+        notifications,
+        reports,
+        start,
+        tasks,
+    )
 
     db.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (inbox, start, tasks, instances, reports, admin):
+    for module in (inbox, start, tasks, instances, reports, admin, notifications):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
     app.add_url_rule("/", endpoint="home", view_func=inbox.home)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import ColumnElement, Select
@@ -9,6 +11,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from andon import audit
 from andon.audit import AuditEvent
 from andon.catalog import DefinitionVersion
+from andon.database import utcnow
 from andon.flows.models import FlowInstance, Task
 from andon.identity.models import User
 
@@ -28,13 +31,21 @@ def _owned_by(user: User) -> ColumnElement[bool]:
                and_(Task.assignee_id.is_(None), _offered_to(user)))
 
 
-def inbox(user: User) -> Select[Task]:
-    """Return the open tasks of a user and of the user's groups, oldest first."""
-    return (select(Task).where(Task.state == "open", _owned_by(user))
-            .options(selectinload(Task.instance).selectinload(FlowInstance.version)
-                     .selectinload(DefinitionVersion.definition),
-                     selectinload(Task.assignee), selectinload(Task.candidate_group))
-            .order_by(Task.created_at, Task.id))
+def inbox(user: User, view: str | None = None, now: datetime | None = None) -> Select[Task]:
+    """Return a user's open tasks and their groups', soonest due first.
+
+    ``view`` narrows it: ``overdue``, ``due_soon`` (within a day), ``mine`` or ``to_claim``.
+    """
+    now = now or utcnow()
+    query = (select(Task).where(Task.state == "open", _owned_by(user))
+             .options(selectinload(Task.instance).selectinload(FlowInstance.version)
+                      .selectinload(DefinitionVersion.definition),
+                      selectinload(Task.assignee), selectinload(Task.candidate_group))
+             .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id))
+    narrower = {"overdue": Task.due_at <= now,
+                "due_soon": and_(Task.due_at > now, Task.due_at <= now + timedelta(days=1)),
+                "mine": Task.assignee_id == user.id, "to_claim": Task.assignee_id.is_(None)}
+    return query.where(narrower[view]) if view in narrower else query
 
 
 def inbox_count(session: Session, user: User) -> int:

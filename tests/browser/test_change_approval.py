@@ -11,8 +11,8 @@ from playwright.sync_api import Locator, Page, expect
 
 TITLE = "迁移测试环境 Move the test environment to the new cluster"
 REASON = "客户用户数翻倍 The customer doubled its users"
-NAV_ZH = ["收件箱", "发起", "记录", "报表"]
-NAV_EN = ["Inbox", "Start", "Records", "Reports"]
+NAV_ZH = ["收件箱", "发起", "记录", "报表", "通知"]
+NAV_EN = ["Inbox", "Start", "Records", "Reports", "Notifications"]
 
 
 def nav_links(page: Page) -> Locator:

@@ -1,0 +1,52 @@
+"""The inbox shows deadlines and flags what is late; notifications have an unread badge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from andon import clock
+from andon.config import Config
+from andon.database import make_session_factory
+from andon.worker import handlers, run_once
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY = datetime(2026, 3, 2, 10, tzinfo=SHANGHAI)
+REQUEST = {"title": "Nightly export", "project": "P", "reason": "R", "effort_days": "3",
+           "customer_contact": "C"}
+
+
+def request_change(auth) -> None:
+    """Have engineer1 request a change on Monday morning."""
+    with clock.frozen(MONDAY):
+        auth.login("engineer1")
+        assert auth.post("/start/change_request", REQUEST).status_code == 302
+
+
+def test_the_inbox_shows_the_deadline_and_flags_it_once_late(client, auth):
+    request_change(auth)
+    auth.login("pm")
+    with clock.frozen(datetime(2026, 3, 3, 10, tzinfo=SHANGHAI)):
+        page = client.get("/inbox/").get_data(as_text=True)
+        assert "On track" in page and "7 h 30 min of working time left" in page
+        assert "Nightly export" not in client.get("/inbox/?view=overdue").get_data(as_text=True)
+    with clock.frozen(datetime(2026, 3, 4, 14, 30, tzinfo=SHANGHAI)):
+        page = client.get("/inbox/?view=overdue").get_data(as_text=True)
+        assert "Nightly export" in page and "row-overdue" in page
+        assert "3 h 0 min of working time late" in page
+
+
+def test_escalations_reach_the_manager_with_an_unread_badge(client, auth, engine, tmp_path):
+    request_change(auth)
+    late = datetime(2026, 3, 4, 10, 30, tzinfo=SHANGHAI)
+    with clock.frozen(late):
+        run_once(make_session_factory(engine),
+                 handlers(Config.from_env({}, instance_path=tmp_path)), late)
+    auth.login("pm")  # the manager of the starter's org unit, and a reviewer
+    badge = client.get("/notifications/count", headers={"HX-Request": "true"})
+    assert ">2<" in badge.get_data(as_text=True)  # the reminder and the escalation
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "Overdue: “Project manager review” of “Nightly export” is past its due time" in page
+    assert "Reminder:" in page and 'class="unread"' in page
+    auth.post("/notifications/read")
+    assert ">" not in client.get("/notifications/count").get_data(as_text=True).strip()
