@@ -26,6 +26,14 @@ LEASE = timedelta(minutes=5)
 Handler = Callable[[Session, "WorkItem", datetime], None]
 
 
+class Postpone(Exception):
+    """Raised by a handler when its item cannot run yet; it runs again at ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__(until.isoformat())
+
+
 class WorkItem(Base):
     """One thing to do at a time: a reminder, an escalation, an email."""
 
@@ -92,7 +100,12 @@ def perform(session: Session, item_id: int, handlers: Mapping[str, Handler],
     item = session.get(WorkItem, item_id)
     if item is None or item.state != "pending":
         return False
-    handlers[item.kind](session, item, now)
+    try:
+        handlers[item.kind](session, item, now)
+    except Postpone as later:
+        item.due_at, item.lease_until = later.until, None
+        session.flush()
+        return False
     item.state, item.done_at, item.lease_until = "done", now, None
     session.flush()
     return True

@@ -66,6 +66,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('due_at', andon.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('escalation_level', sa.Integer(), nullable=False,
                                       server_default='0'))
+        batch_op.add_column(sa.Column('draft', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_task_due_at'), ['due_at'], unique=False)
 
 
@@ -73,6 +74,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_due_at'))
+        batch_op.drop_column('draft')
         batch_op.drop_column('escalation_level')
         batch_op.drop_column('due_at')
 

@@ -198,6 +198,11 @@ class Engine:
             raise TaskNotReady(N_("Task %(task)s is not waiting to be completed"), task=task_id)
         return task
 
+    def reset_to(self, workflow: BpmnWorkflow, task_id: str) -> None:
+        """Go back to a completed human task: it is ready again, what followed is undone."""
+        workflow.reset_from_task_id(UUID(task_id))
+        self.run(workflow)
+
     def is_done(self, workflow: BpmnWorkflow) -> bool:
         """Tell whether the instance has finished."""
         return bool(workflow.is_completed())

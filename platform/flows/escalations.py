@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,13 +12,15 @@ from andon.flows import deadlines, owners, runtime
 from andon.flows.models import Task
 from andon.i18n import N_
 from andon.identity.models import User, UserRole
-from andon.jobs import WorkItem
+from andon.jobs import Postpone, WorkItem
 from andon.notifications.center import notify
+
+HOLD = timedelta(hours=1)
 
 
 def remind(session: Session, item: WorkItem, now: datetime) -> None:
     """Remind the owners of an open task that it is due soon."""
-    task = _open(session, item)
+    task = _open(session, item, now)
     if task is None:
         return
     for person in _owners(session, task):
@@ -30,7 +32,7 @@ def remind(session: Session, item: WorkItem, now: datetime) -> None:
 
 def escalate(session: Session, item: WorkItem, now: datetime) -> None:
     """Carry out one escalation level of an overdue task: notify, reassign or complete."""
-    task = _open(session, item)
+    task = _open(session, item, now)
     if task is None:
         return
     level, action, target = item.payload["level"], item.payload["action"], item.payload["target"]
@@ -53,10 +55,14 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
                task_id=task.id, now=now)
 
 
-def _open(session: Session, item: WorkItem) -> Task | None:
-    """Return the item's task if it is still open, else None (nothing left to do)."""
+def _open(session: Session, item: WorkItem, now: datetime) -> Task | None:
+    """Return the item's task if it is still open, else None; hold while it is suspended."""
     task = session.get(Task, item.task_id) if item.task_id else None
-    return task if task is not None and task.state == "open" else None
+    if task is None or task.state != "open":
+        return None
+    if task.instance.status == "suspended":
+        raise Postpone(now + HOLD)
+    return task
 
 
 def _owners(session: Session, task: Task) -> list[User]:

@@ -13,7 +13,7 @@ from andon.database import Base, utcnow
 from andon.i18n import localize
 from andon.identity.models import Group, User
 
-INSTANCE_STATES = ("running", "completed", "withdrawn", "failed")
+INSTANCE_STATES = ("running", "suspended", "completed", "withdrawn", "failed")
 TASK_STATES = ("open", "completed", "cancelled")
 
 
@@ -71,6 +71,7 @@ class Task(Base):
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    draft: Mapped[dict[str, Any] | None]
 
     instance: Mapped[FlowInstance] = relationship(back_populates="tasks")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

@@ -59,39 +59,38 @@ def start_instance(session: Session, flow_key: str, user: User,
     task = Task(instance=instance, assignee_id=user.id, form_version_id=form_version,
                 **_step_columns(first))
     _finish(session, task, user, data)
-    _save(session, instance, workflow)
+    save(session, instance, workflow)
     return instance
 
 
 def complete_task(session: Session, task_id: int, user: User,
                   form: Mapping[str, Any]) -> Task:
     """Complete a task with its form, as its owner; validation errors keep nothing."""
-    task = _open_task(session, task_id, user)
-    data = _validated(session, task.form_version_id, form)
-    instance = task.instance
-    with _one_writer():
-        workflow = engine.restore(instance.version.content["spec"], instance.state)
-        engine.complete(workflow, task.spiff_id, data)
-        task.assignee_id = task.assignee_id or user.id
-        _finish(session, task, user, data)
-        _save(session, instance, workflow)
+    task = open_task(session, task_id, user)
+    task.assignee_id = task.assignee_id or user.id
+    _complete(session, task, user, form)
     return task
 
 
 def complete_as_system(session: Session, task: Task, form: Mapping[str, Any]) -> None:
     """Complete an open task with configured data, as an escalation does."""
+    _complete(session, task, None, form)
+
+
+def _complete(session: Session, task: Task, user: User | None, form: Mapping[str, Any]) -> None:
+    """Validate the form, run the engine past the task, and save the instance."""
     data = _validated(session, task.form_version_id, form)
     instance = task.instance
-    with _one_writer():
+    with one_writer():
         workflow = engine.restore(instance.version.content["spec"], instance.state)
         engine.complete(workflow, task.spiff_id, data)
-        _finish(session, task, None, data)
-        _save(session, instance, workflow)
+        _finish(session, task, user, data)
+        save(session, instance, workflow)
 
 
 def reassign(session: Session, task: Task, user: User) -> None:
     """Give an open task to one person, as an escalation does."""
-    with _one_writer():
+    with one_writer():
         task.assignee_id, task.candidate_group_id, task.candidate_role = user.id, None, None
         task.instance.updated_at = utcnow()
         session.flush()
@@ -99,10 +98,10 @@ def reassign(session: Session, task: Task, user: User) -> None:
 
 def claim_task(session: Session, task_id: int, user: User) -> Task:
     """Take a candidate task so that it is the user's alone."""
-    task = _open_task(session, task_id, user)
+    task = open_task(session, task_id, user)
     if task.assignee_id == user.id:
         return task
-    with _one_writer():
+    with one_writer():
         task.assignee_id = user.id
         task.instance.updated_at = utcnow()
         audit.record(session, "task.claimed", "instance", task.instance_id, user.id,
@@ -113,10 +112,10 @@ def claim_task(session: Session, task_id: int, user: User) -> Task:
 
 def wake(session: Session, instance: FlowInstance) -> None:
     """Fire the instance's due timers and run on to the next wait."""
-    with _one_writer():
+    with one_writer():
         workflow = engine.restore(instance.version.content["spec"], instance.state)
         engine.run(workflow)
-        _save(session, instance, workflow)
+        save(session, instance, workflow)
 
 
 def may_act(task: Task, user: User) -> bool:
@@ -128,11 +127,14 @@ def may_act(task: Task, user: User) -> bool:
     return task.candidate_role is not None and user.has_role(task.candidate_role)
 
 
-def _open_task(session: Session, task_id: int, user: User) -> Task:
+def open_task(session: Session, task_id: int, user: User) -> Task:
     """Return an open task the user may act on, or raise why not (telling no outsider)."""
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(N_("There is no task number %(id)s."), id=task_id)
+    if task.state == "open" and task.instance.status != "running" and may_act(task, user):
+        raise Conflict(N_("This flow is not running (it is suspended, withdrawn or failed); "
+                          "its tasks wait until it runs again."))
     if task.state == "open" and may_act(task, user):
         return task
     if not can_view(session, task.instance, user):
@@ -184,7 +186,7 @@ def _finish(session: Session, task: Task, user: User | None, data: dict[str, Any
                  task=task.id, step=task.step_id, step_title=task.step_title, data=data)
 
 
-def _save(session: Session, instance: FlowInstance, workflow: Any) -> None:
+def save(session: Session, instance: FlowInstance, workflow: Any) -> None:
     """Store the engine state, project ready steps, and close a finished instance."""
     instance.state = engine.dump(workflow)
     instance.data = engine.data(workflow)
@@ -251,7 +253,7 @@ def _step_columns(step: ReadyTask) -> dict[str, Any]:
 
 
 @contextmanager
-def _one_writer() -> Iterator[None]:
+def one_writer() -> Iterator[None]:
     """Turn a lost race on the instance's version into StaleInstance; the caller rolls back."""
     try:
         yield

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from andon.audit import AuditEvent
-from andon.flows import queries
+from andon.flows import actions, queries
 from andon.flows.models import FlowInstance
 from andon.forms.fields import display, supported
 from andon.forms.store import form_spec_at
 from andon.i18n import N_, Message, localize
 from andon.web import db
 from andon.web.i18n import locale_code, role_name
-from andon.web.pages import me
+from andon.web.pages import act, me
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
@@ -31,7 +31,19 @@ EVENT_TEXT = {
     "instance.failed": N_("The flow stopped on an error; an administrator can find the "
                           "details in the worker's log"),
     "task.cancelled": N_("Step “%(step)s” was withdrawn"),
+    "task.released": N_("%(actor)s gave step “%(step)s” back to the team"),
+    "task.transferred": N_("%(actor)s handed step “%(step)s” to %(to)s: %(reason)s"),
+    "task.sent_back": N_("%(actor)s sent “%(step)s” back to “%(to)s”: %(reason)s"),
+    "task.reminded": N_("Andon reminded the owners of step “%(step)s”"),
+    "task.escalated": N_("Step “%(step)s” is overdue: escalation level %(level)s (%(action)s)"),
+    "comment": N_("%(actor)s commented: %(text)s"),
+    "instance.withdrawn": N_("%(actor)s withdrew the flow: %(reason)s"),
+    "instance.suspended": N_("%(actor)s suspended the flow: %(reason)s"),
+    "instance.resumed": N_("%(actor)s resumed the flow"),
+    "instance.retried": N_("%(actor)s retried the flow"),
 }
+ACTIONS = {"notify": N_("people were notified"), "reassign": N_("the task was reassigned"),
+           "complete": N_("the task was completed automatically")}
 PAGE_SIZE = 50
 
 
@@ -81,7 +93,10 @@ def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Mes
               "version": detail.get("version", ""),
               "owner": _owner_name(instance, detail),
               "outcome": localize(detail.get("outcome"), locale),
-              "summary": _choices(session, instance, detail)}
+              "summary": _choices(session, instance, detail),
+              "to": detail.get("to", ""), "reason": detail.get("reason", ""),
+              "text": detail.get("text", ""), "level": detail.get("level", ""),
+              "action": gettext(ACTIONS.get(detail.get("action", ""), "-"))}
     kind = event.kind
     if kind == "task.completed" and params["summary"]:
         kind = "task.decided"
@@ -112,3 +127,24 @@ def _owner_name(instance: FlowInstance, detail: dict[str, Any]) -> str:
     if task.candidate_group:
         return task.candidate_group.name
     return role_name(task.candidate_role) if task.candidate_role else ""
+
+
+@bp.post("/<int:instance_id>/<any(comment, withdraw, suspend, resume, retry):action>")
+def change(instance_id: int, action: str) -> Any:
+    """Comment on an instance, withdraw it, or (as an admin) suspend, resume or retry it."""
+    session = db.session()
+    instance = session.get(FlowInstance, instance_id)
+    if instance is None:
+        abort(404)
+    reason = request.form.get("text", "")
+    run = {"comment": lambda: actions.comment(session, instance, me(), reason),
+           "withdraw": lambda: actions.withdraw(session, instance, me(), reason),
+           "suspend": lambda: actions.suspend(session, instance, me(), reason),
+           "resume": lambda: actions.resume(session, instance, me()),
+           "retry": lambda: actions.retry(session, instance, me())}[action]
+    return act(run, gettext(DONE[action]), url_for("instances.show", instance_id=instance_id))
+
+
+DONE = {"comment": N_("Comment added."), "withdraw": N_("The flow was withdrawn."),
+        "suspend": N_("The flow is suspended."), "resume": N_("The flow runs again."),
+        "retry": N_("The flow was retried.")}

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, request
+from flask import abort, flash, redirect, request
 from flask_login import current_user
 
-from andon.errors import InvalidSubmission
+from andon.errors import AndonError, InvalidSubmission
 from andon.i18n import Message
 from andon.identity.models import User
 from andon.web import db
+from andon.web.i18n import translate
 
 
 def is_fragment_request() -> bool:
@@ -48,3 +49,16 @@ def submit(action: Callable[[], Any]) -> Submission:
         return Submission(values=invalid.values, errors=invalid.errors)
     db.session().commit()
     return Submission(result=result)
+
+
+def act(action: Callable[[], Any], done: str, back: str) -> Any:
+    """Run an action and commit, flashing what happened; refusals are flashed, not pages."""
+    try:
+        action()
+    except AndonError as refused:
+        db.session().rollback()
+        flash(translate(refused.message), "error")
+    else:
+        db.session().commit()
+        flash(done)
+    return redirect(back)
