@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from andon.database import utcnow
 from andon.errors import Conflict
 from andon.flows import actions, queries, runtime
 from andon.flows.models import Task
@@ -17,6 +18,7 @@ from andon.i18n import N_, Message
 from andon.identity.models import User
 from andon.web import db
 from andon.web.i18n import locale_code
+from andon.web.inbox import deadline_of
 from andon.web.instances import submitted_steps
 from andon.web.pages import act, me, submit
 
@@ -51,7 +53,8 @@ def _render(task: Task, user: User, values: Any, errors: dict[str, Message]) -> 
     people = list(session.scalars(User.listed().where(User.active, User.id != user.id)))
     return render_template("tasks/show.html", task=task, fields=fields, actionable=actionable,
                            steps=submitted_steps(session, task.instance), errors=errors,
-                           user=user, people=people, earlier=actions.earlier_steps(task)), (
+                           user=user, people=people, earlier=actions.earlier_steps(task),
+                           deadline=deadline_of(session, task, utcnow())), (
         422 if errors else 200)
 
 

@@ -50,3 +50,19 @@ def test_escalations_reach_the_manager_with_an_unread_badge(client, auth, engine
     assert "Reminder:" in page and 'class="unread"' in page
     auth.post("/notifications/read")
     assert ">" not in client.get("/notifications/count").get_data(as_text=True).strip()
+
+
+def test_the_record_shows_which_deadlines_were_met(client, auth, session):
+    from sqlalchemy import select
+
+    from andon.flows.models import Task
+
+    request_change(auth)
+    review = session.scalar(select(Task).where(Task.state == "open"))
+    auth.login("pm")
+    with clock.frozen(datetime(2026, 3, 5, 9, 30, tzinfo=SHANGHAI)):  # a day late
+        page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
+        assert "Overdue" in page and "of working time late" in page
+        auth.post(f"/tasks/{review.id}", {"decision": "approve"})
+    page = client.get(f"/instances/{review.instance_id}").get_data(as_text=True)
+    assert '<span class="deadline deadline-overdue">late</span>' in page
