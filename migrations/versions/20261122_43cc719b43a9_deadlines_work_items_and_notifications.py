@@ -67,6 +67,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('escalation_level', sa.Integer(), nullable=False,
                                       server_default='0'))
         batch_op.add_column(sa.Column('draft', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('candidate_org_unit_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_task_candidate_org_unit_id_org_unit'),
+                                    'org_unit', ['candidate_org_unit_id'], ['id'])
+        batch_op.create_index('ix_task_state_org_unit', ['state', 'candidate_org_unit_id'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_task_due_at'), ['due_at'], unique=False)
 
 
@@ -74,6 +79,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_due_at'))
+        batch_op.drop_index('ix_task_state_org_unit')
+        batch_op.drop_constraint(batch_op.f('fk_task_candidate_org_unit_id_org_unit'),
+                                 type_='foreignkey')
+        batch_op.drop_column('candidate_org_unit_id')
         batch_op.drop_column('draft')
         batch_op.drop_column('escalation_level')
         batch_op.drop_column('due_at')

@@ -28,7 +28,8 @@ MAX_REASON = 2000
 def release(session: Session, task_id: int, user: User) -> Task:
     """Give a claimed task back to its group or role."""
     task = open_task(session, task_id, user)
-    if task.candidate_group_id is None and task.candidate_role is None:
+    if (task.candidate_group_id is None and task.candidate_role is None
+            and task.candidate_org_unit_id is None):
         raise Conflict(N_("This task was given to you by name; transfer it instead."))
     with one_writer():
         task.assignee_id = None
@@ -45,6 +46,7 @@ def transfer(session: Session, task_id: int, user: User, to: User, reason: str) 
         raise Conflict(N_("Choose another active person to transfer the task to."))
     with one_writer():
         task.assignee_id, task.candidate_group_id, task.candidate_role = to.id, None, None
+        task.candidate_org_unit_id = None
         _record(session, task.instance, user, "task.transferred", task=task.id,
                 step_title=task.step_title, to=to.display_name, reason=reason)
     notify(session, to, "transfer", Message(N_("%(name)s handed you “%(step)s” of “%(title)s”"),

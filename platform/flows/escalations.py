@@ -42,7 +42,8 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
     if action == "complete":
         runtime.complete_as_system(session, task, deadlines.completion_data(target))
         return
-    people = owners.people(session, target, task.instance.started_by, task.assignee)
+    people = owners.people(session, target, task.instance.started_by, task.assignee,
+                           task.instance.data)
     if not people:
         raise AndonError(N_("Escalation level %(level)s of task %(task)s names nobody: %(rule)s"),
                          level=level + 1, task=task.id, rule=target)
@@ -71,6 +72,9 @@ def _owners(session: Session, task: Task) -> list[User]:
         return [task.assignee]
     if task.candidate_group is not None:
         return [member for member in task.candidate_group.members if member.active]
+    if task.candidate_org_unit_id is not None:
+        return list(session.scalars(select(User).where(
+            User.org_unit_id == task.candidate_org_unit_id, User.active)))
     query = select(User).join(User.role_rows).where(UserRole.role == task.candidate_role,
                                                     User.active)
     return list(session.scalars(query))

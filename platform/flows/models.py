@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from andon.catalog import DefinitionVersion
 from andon.database import Base, utcnow
 from andon.i18n import localize
-from andon.identity.models import Group, User
+from andon.identity.models import Group, OrgUnit, User
 
 INSTANCE_STATES = ("running", "suspended", "completed", "withdrawn", "failed")
 TASK_STATES = ("open", "completed", "cancelled")
@@ -51,6 +51,7 @@ class Task(Base):
         Index("ix_task_state_assignee", "state", "assignee_id"),
         Index("ix_task_state_group", "state", "candidate_group_id"),
         Index("ix_task_state_role", "state", "candidate_role"),
+        Index("ix_task_state_org_unit", "state", "candidate_org_unit_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +67,7 @@ class Task(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     candidate_group_id: Mapped[int | None] = mapped_column(ForeignKey("group.id"))
     candidate_role: Mapped[str | None] = mapped_column(String(32))
+    candidate_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
@@ -76,6 +78,7 @@ class Task(Base):
     instance: Mapped[FlowInstance] = relationship(back_populates="tasks")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     candidate_group: Mapped[Group | None] = relationship()
+    candidate_org_unit: Mapped[OrgUnit | None] = relationship()
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
     def title(self, locale: str) -> str:

@@ -10,6 +10,8 @@ and resolves it when the step opens.
 | ``user:<username>`` | that user |
 | ``group:<key>`` | members of the group, who claim the task |
 | ``role:<role>`` | holders of the role, who claim the task |
+| ``orgunit:<key>`` | members of the org unit, who claim the task |
+| ``field:<name>`` | the user whose user name the instance data holds in that field |
 | ``manager:starter`` | the manager of the starter's org unit |
 | ``manager:assignee`` | the manager of the previous assignee (in escalations: the task's) |
 | ``lane`` (or no rule) | the group named like the step's lane |
@@ -18,23 +20,26 @@ and resolves it when the step opens.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
 from andon.i18n import N_
-from andon.identity.models import ROLES, Group, User, UserRole
+from andon.identity.models import ROLES, Group, OrgUnit, User, UserRole
 
-RULE = re.compile(r"^(?:(?P<kind>role|user|group|manager):(?P<value>[\w.@-]+)|starter|lane)$")
+RULE = re.compile(
+    r"^(?:(?P<kind>role|user|group|manager|orgunit|field):(?P<value>[\w.@-]+)|starter|lane)$")
 
 
 @dataclass(frozen=True)
 class Rule:
     """A parsed owner rule."""
 
-    kind: str  # starter, lane, user, group, role, manager
+    kind: str  # starter, lane, user, group, role, manager, orgunit, field
     value: str = ""
 
 
@@ -45,6 +50,7 @@ class Owner:
     assignee_id: int | None = None
     group_id: int | None = None
     role: str | None = None
+    org_unit_id: int | None = None
 
 
 def parse(text: str | None, lane: str | None) -> Rule:
@@ -52,8 +58,8 @@ def parse(text: str | None, lane: str | None) -> Rule:
     text = (text or "").strip() or "lane"
     match = RULE.match(text)
     if match is None:
-        raise ValueError(f"owner {text!r} is not starter, lane, user:…, group:…, role:… "
-                         "or manager:starter")
+        raise ValueError(f"owner {text!r} is not starter, lane, user:…, group:…, role:…, "
+                         "orgunit:…, field:… or manager:starter|assignee")
     rule = Rule(match["kind"], match["value"]) if match["kind"] else Rule(text)
     if rule.kind == "lane" and not lane:
         raise ValueError("the step has no owner rule and is in no named lane")
@@ -70,11 +76,13 @@ def missing(session: Session, rule: Rule) -> str | None:
         return f"no user named {rule.value!r}"
     if rule.kind == "group" and _group(session, rule.value) is None:
         return f"no group with the key or name {rule.value!r}"
+    if rule.kind == "orgunit" and _unit(session, rule.value) is None:
+        return f"no org unit with the key {rule.value!r}"
     return None
 
 
 def resolve(session: Session, text: str | None, lane: str | None, starter: User,
-            previous: User | None = None) -> Owner:
+            previous: User | None = None, data: Mapping[str, Any] | None = None) -> Owner:
     """Resolve a step's owner rule to an assignee or candidates."""
     try:
         rule = parse(text, lane)
@@ -85,6 +93,17 @@ def resolve(session: Session, text: str | None, lane: str | None, starter: User,
         return Owner(assignee_id=starter.id)
     if rule.kind == "role":
         return Owner(role=rule.value)
+    if rule.kind == "orgunit":
+        unit = _unit(session, rule.value)
+        if unit is None:
+            raise AndonError(N_("The owner rule names no known org unit: %(name)s."),
+                             name=rule.value)
+        return Owner(org_unit_id=unit.id)
+    if rule.kind == "field":
+        named = _user(session, str((data or {}).get(rule.value) or ""))
+        if named is None:
+            raise AndonError(N_("The field %(field)s names no active user."), field=rule.value)
+        return Owner(assignee_id=named.id)
     if rule.kind == "manager":
         manager = _manager(previous if rule.value == "assignee" and previous else starter)
         if manager is None:
@@ -97,11 +116,19 @@ def resolve(session: Session, text: str | None, lane: str | None, starter: User,
     return Owner(assignee_id=found.id) if rule.kind == "user" else Owner(group_id=found.id)
 
 
-def people(session: Session, text: str, starter: User, assignee: User | None) -> list[User]:
+def people(session: Session, text: str, starter: User, assignee: User | None,
+           data: Mapping[str, Any] | None = None) -> list[User]:
     """Return the people a rule names, for notifying or reassigning (escalations)."""
     rule = parse(text, None)
     if rule.kind == "starter":
         return [starter]
+    if rule.kind in ("orgunit", "field"):
+        unit = _unit(session, rule.value) if rule.kind == "orgunit" else None
+        if unit is not None:
+            return list(session.scalars(select(User).where(User.org_unit_id == unit.id,
+                                                           User.active)))
+        named = _user(session, str((data or {}).get(rule.value) or ""))
+        return [named] if named else []
     if rule.kind == "manager":
         manager = _manager(assignee if rule.value == "assignee" and assignee else starter)
         return [manager] if manager else []
@@ -123,6 +150,11 @@ def _manager(user: User) -> User | None:
 def _user(session: Session, username: str) -> User | None:
     """Return the active user with this name."""
     return session.scalar(select(User).where(User.username == username, User.active))
+
+
+def _unit(session: Session, key: str) -> OrgUnit | None:
+    """Return the org unit with this key."""
+    return session.scalar(select(OrgUnit).where(OrgUnit.key == key))
 
 
 def _group(session: Session, name: str) -> Group | None:

@@ -19,10 +19,11 @@ SEE_ALL_ROLES = ("admin", "leader")
 
 
 def _offered_to(user: User) -> ColumnElement[bool]:
-    """Return the condition that a task is offered to the user's groups or roles."""
+    """Return the condition that a task is offered to the user's groups, roles or org unit."""
     group_ids = [group.id for group in user.groups]
     return or_(Task.candidate_group_id.in_(group_ids) if group_ids else false(),
-               Task.candidate_role.in_(sorted(user.roles)))
+               Task.candidate_role.in_(sorted(user.roles)),
+               Task.candidate_org_unit_id == user.org_unit_id if user.org_unit_id else false())
 
 
 def _owned_by(user: User) -> ColumnElement[bool]:

@@ -92,6 +92,7 @@ def reassign(session: Session, task: Task, user: User) -> None:
     """Give an open task to one person, as an escalation does."""
     with one_writer():
         task.assignee_id, task.candidate_group_id, task.candidate_role = user.id, None, None
+        task.candidate_org_unit_id = None
         task.instance.updated_at = utcnow()
         session.flush()
 
@@ -124,6 +125,8 @@ def may_act(task: Task, user: User) -> bool:
         return task.assignee_id == user.id
     if task.candidate_group_id is not None:
         return task.candidate_group_id in {group.id for group in user.groups}
+    if task.candidate_org_unit_id is not None:
+        return task.candidate_org_unit_id == user.org_unit_id
     return task.candidate_role is not None and user.has_role(task.candidate_role)
 
 
@@ -220,10 +223,10 @@ def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]
 def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task:
     """Create the task row of a ready step with its resolved owner."""
     owner = owners.resolve(session, step.properties.get("owner"), step.lane,
-                           instance.started_by, _previous_assignee(instance))
+                           instance.started_by, _previous_assignee(instance), instance.data)
     task = Task(instance=instance, assignee_id=owner.assignee_id, candidate_group_id=owner.group_id,
-                candidate_role=owner.role, form_version_id=_form_version(instance.version, step),
-                **_step_columns(step))
+                candidate_role=owner.role, candidate_org_unit_id=owner.org_unit_id,
+                form_version_id=_form_version(instance.version, step), **_step_columns(step))
     session.add(task)
     session.flush()
     deadlines.plan(session, task, deadlines.parse_timing(step.properties),

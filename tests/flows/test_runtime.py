@@ -281,3 +281,40 @@ def test_manager_of_the_starter_owns_a_step_so_ruled(session, people):
     (review,) = open_tasks(instance)
     assert review.assignee.username == "pm"  # the manager of 华东交付中心
     assert [t.id for t in session.scalars(queries.inbox(people["pm"]))] == [review.id]
+
+
+def redeploy(session, owner: str) -> None:
+    """Publish the change request with another owner rule for the review step."""
+    from pathlib import Path
+
+    from andon.flows.deploy import deploy_flow
+
+    source = Path("definitions/flows/change_request.bpmn").read_text()
+    deploy_flow(session, source.replace('value="group:project-managers"',
+                                        f'value="{owner}"').encode(), "cr.bpmn")
+
+
+def test_an_org_unit_can_own_a_step_and_its_members_claim_it(session, people):
+    redeploy(session, "orgunit:delivery-east")
+    instance = start(session, people["engineer1"])
+    (review,) = open_tasks(instance)
+    assert review.candidate_org_unit.key == "delivery-east" and review.assignee_id is None
+    for member in ("engineer2", "director", "leader"):
+        assert [t.id for t in session.scalars(queries.inbox(people[member]))] == [review.id]
+    runtime.claim_task(session, review.id, people["engineer2"])
+    assert list(session.scalars(queries.inbox(people["director"]))) == []
+
+
+def test_a_user_named_in_the_form_can_own_a_step(session, people):
+    redeploy(session, "field:customer_contact")
+    instance = start(session, people["engineer1"], customer_contact="director")
+    (review,) = open_tasks(instance)
+    assert review.assignee.username == "director"
+
+
+def test_an_unknown_org_unit_is_refused_at_load(session, people):
+    from andon.errors import InvalidDefinition
+
+    with pytest.raises(InvalidDefinition) as caught:
+        redeploy(session, "orgunit:nowhere")
+    assert ("cr.bpmn: pm_review", "no org unit with the key 'nowhere'") in caught.value.problems
