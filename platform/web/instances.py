@@ -126,6 +126,8 @@ def _owner_name(instance: FlowInstance, detail: dict[str, Any]) -> str:
         return task.assignee.display_name if task.assignee else ""
     if task.candidate_group:
         return task.candidate_group.name
+    if task.candidate_org_unit:
+        return task.candidate_org_unit.name
     return role_name(task.candidate_role) if task.candidate_role else ""
 
 
@@ -148,3 +150,25 @@ def change(instance_id: int, action: str) -> Any:
 DONE = {"comment": N_("Comment added."), "withdraw": N_("The flow was withdrawn."),
         "suspend": N_("The flow is suspended."), "resume": N_("The flow runs again."),
         "retry": N_("The flow was retried.")}
+
+
+@bp.get("/<int:instance_id>/diagram")
+def diagram(instance_id: int) -> Any:
+    """Return the instance's BPMN source and each step's state, for the diagram viewer."""
+    from andon.database import utcnow
+
+    session = db.session()
+    instance = session.get(FlowInstance, instance_id)
+    if instance is None:
+        abort(404)
+    if not queries.can_view(session, instance, me()):
+        abort(403)
+    now = utcnow()
+    steps: dict[str, str] = {}
+    for task in instance.tasks:
+        if task.state == "open":
+            overdue = task.due_at is not None and task.due_at <= now
+            steps[task.step_id] = "overdue" if overdue else "active"
+        elif task.state == "completed":
+            steps.setdefault(task.step_id, "completed")
+    return {"xml": instance.version.source, "steps": steps}
