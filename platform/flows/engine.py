@@ -22,12 +22,12 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.specs.base import TaskSpec
-from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from andon import expressions
 from andon.errors import Conflict
+from andon.flows import timers
 from andon.i18n import N_
 
 SPEC_KEYS = ("spec", "subprocess_specs")
@@ -103,7 +103,7 @@ def _tagged(err: expressions.ExpressionError, task: Task) -> expressions.Express
     return err
 
 
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(timers.SERIALIZER_CONFIG))
 
 
 def spec_to_json(spec: Any, subprocess_specs: Mapping[str, Any]) -> str:
@@ -163,11 +163,10 @@ class Engine:
         workflow.do_engine_steps()
 
     def next_timer(self, workflow: BpmnWorkflow) -> datetime | None:
-        """Return when the earliest pending timer is due, if any."""
-        due = [datetime.fromisoformat(event.value) for event in workflow.waiting_events()
-               if event.event_type.endswith("TimerEventDefinition")
-               and isinstance(event.value, str)]
-        return min(due, default=None)
+        """Return when the earliest pending timer (boundary, catch or cycle) is due, in UTC."""
+        due = [timers.due(event.value) for event in workflow.waiting_events()
+               if event.event_type in timers.EVENT_TYPES]
+        return min(filter(None, due), default=None)
 
     def ready_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
         """List the human tasks waiting to be completed."""
@@ -175,10 +174,12 @@ class Engine:
                 for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
 
     def reached_ends(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
-        """List the BPMN end events the instance has reached, in order."""
-        done = workflow.get_tasks(state=TaskState.COMPLETED)
+        """List the main process's end events the instance has reached, last reached last."""
+        done = sorted(workflow.get_tasks(state=TaskState.COMPLETED),
+                      key=lambda task: task.last_state_change)
         return [ReadyTask(str(task.id), *_step(task.task_spec)) for task in done
-                if _step(task.task_spec)[3] == "endEvent" and task.task_spec.bpmn_id]
+                if task.workflow is workflow and _step(task.task_spec)[3] == "endEvent"
+                and task.task_spec.bpmn_id]
 
     def complete(self, workflow: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) -> None:
         """Merge ``data`` into a ready human task, complete it and run on."""

@@ -1,7 +1,9 @@
 """The engine runs a flow through its human steps and survives save and restore."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
@@ -153,3 +155,156 @@ def test_next_timer_reports_a_pending_timer(engine, spec_json):
     due = engine.next_timer(workflow)
     assert due is not None and due.tzinfo is not None
     assert engine.ready_tasks(workflow) == []
+
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def spec_of(case: str, name: str, *edits: tuple[str, str]) -> str:
+    """Load tests/data/<case>/<name> through load_bpmn, after text edits."""
+    text = (DATA / case / name).read_text()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    return load_bpmn(text.encode(), name).spec_json
+
+
+def answer(engine, spec_json, workflow, step, data):
+    """Restore the instance and complete the first ready task of ``step``."""
+    workflow = engine.restore(spec_json, engine.dump(workflow))
+    task = next(t for t in engine.ready_tasks(workflow) if t.step_id == step)
+    engine.complete(workflow, task.id, data)
+    return workflow
+
+
+def approvals(engine, spec_json, *decisions):
+    """Start with three approvers and answer the approve tasks in turn."""
+    workflow = answer(engine, spec_json, engine.start(spec_json), "submit",
+                      {"approvers": ["ann", "bob", "cy"]})
+    assert {t.step_id for t in engine.ready_tasks(workflow)} == {"approve"}
+    for decision in decisions:
+        workflow = answer(engine, spec_json, workflow, "approve", {"decision": decision})
+    return workflow
+
+
+def ends(engine, workflow):
+    """Return the main process's end events reached."""
+    return [t.step_id for t in engine.reached_ends(workflow)]
+
+
+def test_parallel_any_opens_one_task_per_approver(engine):
+    spec_json = spec_of("multi_instance", "parallel_any.bpmn")
+    workflow = approvals(engine, spec_json)
+    tasks = engine.ready_tasks(workflow)
+    assert [t.step_id for t in tasks] == ["approve"] * 3
+    assert tasks[0].properties["form"] == "change_review"
+    items = {workflow.get_task_from_id(UUID(t.id)).data["approver"] for t in tasks}
+    assert items == {"ann", "bob", "cy"}
+
+
+def test_parallel_any_one_approval_closes_the_others(engine):
+    spec_json = spec_of("multi_instance", "parallel_any.bpmn")
+    workflow = approvals(engine, spec_json, "reject", "approve")
+    assert engine.ready_tasks(workflow) == [] and engine.is_done(workflow)
+    assert ends(engine, workflow) == ["approved"]
+    assert engine.data(workflow)["decisions"] == ["reject", "approve"]
+
+
+def test_parallel_any_all_rejecting_is_rejected(engine):
+    spec_json = spec_of("multi_instance", "parallel_any.bpmn")
+    workflow = approvals(engine, spec_json, "reject", "reject", "reject")
+    assert ends(engine, workflow) == ["rejected"]
+
+
+def test_sequential_all_asks_one_after_another(engine):
+    spec_json = spec_of("multi_instance", "sequential_all.bpmn")
+    workflow = approvals(engine, spec_json, "approve")
+    [task] = engine.ready_tasks(workflow)
+    assert workflow.get_task_from_id(UUID(task.id)).data["approver"] == "bob"
+    workflow = approvals(engine, spec_json, "approve", "approve", "approve")
+    assert ends(engine, workflow) == ["approved"]
+
+
+def test_sequential_all_one_rejection_rejects_after_everyone_answered(engine):
+    spec_json = spec_of("multi_instance", "sequential_all.bpmn")
+    workflow = approvals(engine, spec_json, "approve", "reject")
+    assert [t.step_id for t in engine.ready_tasks(workflow)] == ["approve"]
+    workflow = answer(engine, spec_json, workflow, "approve", {"decision": "approve"})
+    assert ends(engine, workflow) == ["rejected"]
+
+
+def test_sequential_any_stops_at_the_first_approval(engine):
+    spec_json = spec_of("multi_instance", "sequential_all.bpmn",
+                        ('<bpmn:outputDataItem id="decision" name="decision"/>',
+                         '<bpmn:outputDataItem id="decision" name="decision"/>'
+                         '<bpmn:completionCondition>decision == "approve"'
+                         '</bpmn:completionCondition>'),
+                        ('"reject" not in decisions', '"approve" in decisions'))
+    workflow = approvals(engine, spec_json, "reject", "approve")
+    assert engine.is_done(workflow) and ends(engine, workflow) == ["approved"]
+
+
+def test_parallel_all_waits_for_everyone(engine):
+    spec_json = spec_of("multi_instance", "sequential_all.bpmn",
+                        ('isSequential="true"', 'isSequential="false"'))
+    workflow = approvals(engine, spec_json)
+    assert len(engine.ready_tasks(workflow)) == 3
+    workflow = approvals(engine, spec_json, "approve", "approve")
+    assert len(engine.ready_tasks(workflow)) == 1
+    workflow = answer(engine, spec_json, workflow, "approve", {"decision": "approve"})
+    assert ends(engine, workflow) == ["approved"]
+
+
+@pytest.fixture
+def staged():
+    return spec_of("subprocess", "subprocess.bpmn")
+
+
+def test_embedded_subprocess_task_carries_its_owner(engine, staged):
+    workflow = answer(engine, staged, engine.start(staged), "submit", {"effort_days": 3})
+    [task] = engine.ready_tasks(workflow)
+    assert task.step_id == "assess" and task.properties["owner"] == "group:engineers"
+
+
+def test_error_end_in_subprocess_is_caught_by_its_boundary(engine, staged):
+    workflow = answer(engine, staged, engine.start(staged), "submit", {"effort_days": 3})
+    workflow = answer(engine, staged, workflow, "assess", {"decision": "reject"})
+    assert engine.is_done(workflow) and ends(engine, workflow) == ["dropped"]
+
+
+def test_inclusive_gateway_takes_every_true_branch(engine, staged):
+    small = answer(engine, staged, engine.start(staged), "submit", {"effort_days": 3})
+    small = answer(engine, staged, small, "assess", {"decision": "approve"})
+    assert [t.step_id for t in engine.ready_tasks(small)] == ["review"]
+    large = answer(engine, staged, engine.start(staged), "submit", {"effort_days": 8})
+    large = answer(engine, staged, large, "assess", {"decision": "approve"})
+    assert sorted(t.step_id for t in engine.ready_tasks(large)) == ["budget", "review"]
+
+
+def test_call_activity_runs_the_other_process_and_joins(engine, staged):
+    workflow = answer(engine, staged, engine.start(staged), "submit", {"effort_days": 8})
+    workflow = answer(engine, staged, workflow, "assess", {"decision": "approve"})
+    workflow = answer(engine, staged, workflow, "budget", {"decision": "approve"})
+    assert not engine.is_done(workflow)
+    workflow = answer(engine, staged, workflow, "review", {"decision": "approve"})
+    assert engine.is_done(workflow) and ends(engine, workflow) == ["done"]
+
+
+def test_error_end_in_called_process_is_caught_by_the_call(engine, staged):
+    workflow = answer(engine, staged, engine.start(staged), "submit", {"effort_days": 8})
+    workflow = answer(engine, staged, workflow, "assess", {"decision": "approve"})
+    workflow = answer(engine, staged, workflow, "budget", {"decision": "reject"})
+    assert ends(engine, workflow) == ["dropped"]
+    assert [t.step_id for t in engine.ready_tasks(workflow)] == ["review"]
+
+
+def test_next_timer_sees_a_date_timer(engine):
+    timer = ('<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>'
+             '<bpmn:timeDate>"2030-01-01T08:00:00+08:00"</bpmn:timeDate>'
+             '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>\n'
+             '    <bpmn:sequenceFlow id="flow_wait" sourceRef="wait" targetRef="review"/>\n'
+             '    <bpmn:sequenceFlow id="flow_submit" sourceRef="submit" targetRef="wait"/>')
+    timed = unchecked_spec('<bpmn:sequenceFlow id="flow_submit" sourceRef="submit" '
+                           'targetRef="review"/>', timer)
+    workflow, _ = run_through(engine, timed, {})
+    assert engine.next_timer(workflow) == datetime(2030, 1, 1, tzinfo=UTC)

@@ -1,0 +1,299 @@
+"""The part of BPMN 2.0 that Andon runs, checked element by element before deploy.
+
+Supported: start and end events (error end events too), timer start events
+inside subprocesses, intermediate timer catch events, boundary timers on human
+tasks (interrupting or not), boundary error events on subprocesses and call
+activities, user, manual and script tasks, multi-instance user tasks over a
+collection, exclusive, parallel and inclusive gateways, embedded subprocesses,
+call activities calling a process in the same file, and lanes. Everything else
+is refused with the element id. docs/bpmn.md has the full table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from lxml import etree
+
+from andon import expressions
+from andon.flows import deadlines, owners, timers
+from andon.i18n import N_
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiff": SPIFF_NS}
+HUMAN = ("userTask", "manualTask")
+GATEWAYS = ("exclusiveGateway", "parallelGateway", "inclusiveGateway")
+STEP_KINDS = ("startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", *HUMAN,
+              "scriptTask", *GATEWAYS, "subProcess", "callActivity")
+OTHER_CHILDREN = ("sequenceFlow", "laneSet", "documentation", "extensionElements",
+                  "textAnnotation", "association", "incoming", "outgoing")
+COMMON_INSIDE = ("incoming", "outgoing", "documentation", "extensionElements")
+#: event definitions each kind of event may hold (at most one)
+EVENTS = {"startEvent": ("timerEventDefinition",), "endEvent": ("errorEventDefinition",),
+          "intermediateCatchEvent": ("timerEventDefinition",),
+          "boundaryEvent": ("timerEventDefinition", "errorEventDefinition")}
+LOOKS_LIKE_TIME = re.compile(r"^\s*(R\d*/|P\d|PT\d|\d{4}-\d\d)", re.IGNORECASE)
+PROPERTY_PATH = "bpmn:extensionElements/spiff:properties/spiff:property"
+
+Problems = list[tuple[str, str]]
+
+
+def local(element: Any) -> str:
+    """Return the tag of ``element`` without its namespace."""
+    return str(etree.QName(element).localname) if isinstance(element.tag, str) else ""
+
+
+def where(element: Any) -> str:
+    """Name an element by id, or by line if it has none."""
+    return element.get("id") or f"line {element.sourceline}"
+
+
+def properties(element: Any) -> dict[str, str]:
+    """Return the spiff:properties of an element as a dict."""
+    return {p.get("name", ""): p.get("value", "") for p in element.findall(PROPERTY_PATH, NS)}
+
+
+def main_process(root: Any) -> tuple[Any | None, int]:
+    """Return the one process no other process calls (or None) and how many there are."""
+    processes = root.findall("bpmn:process", NS)
+    called = {call.get("calledElement") for process in processes
+              for call in process.iterfind(".//bpmn:callActivity", NS)
+              if call.get("calledElement") != process.get("id")}
+    mains = [p for p in processes if p.get("id") not in called]
+    return (mains[0] if len(mains) == 1 else None), len(mains)
+
+
+def containers(root: Any) -> Iterator[Any]:
+    """Yield every process and embedded subprocess, outermost first."""
+    for process in root.findall("bpmn:process", NS):
+        yield process
+        yield from process.iterfind(".//bpmn:subProcess", NS)
+
+
+def flow_nodes(root: Any) -> Iterator[Any]:
+    """Yield the supported flow nodes, container by container (main process first)."""
+    for container in containers(root):
+        yield from (child for child in container if local(child) in STEP_KINDS)
+
+
+def lanes(root: Any) -> dict[str, str]:
+    """Map node ids to the name of the lane that holds them."""
+    found = {}
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        for ref in lane.findall("bpmn:flowNodeRef", NS):
+            found[(ref.text or "").strip()] = lane.get("name") or ""
+    return found
+
+
+def _problem(checker: Callable[[str], Any], element: Any, text: str) -> Problems:
+    """Return the problem ``checker`` finds in an expression, if any."""
+    try:
+        checker(text)
+    except expressions.ExpressionError as err:
+        return [(where(element), str(err))]
+    return []
+
+
+def _check_container(container: Any, main: bool) -> Problems:
+    """Refuse unknown children of a process or subprocess, and check each known one."""
+    problems = []
+    inside = local(container) == "subProcess"
+    if inside and container.get("triggeredByEvent") == "true":
+        return [(where(container), N_("An event subprocess is not supported"))]
+    for child in container:
+        kind = local(child)
+        if kind in STEP_KINDS:
+            problems += _check_node(child, main)
+        elif kind in OTHER_CHILDREN or not kind:
+            continue
+        elif inside:
+            problems.append((where(container), N_("%(kind)s in %(parent)s is not supported")
+                             % {"kind": kind, "parent": "subProcess"}))
+        else:
+            problems.append((where(child), N_("%(kind)s is not supported") % {"kind": kind}))
+    return problems
+
+
+def _check_node(node: Any, main: bool) -> Problems:
+    """Check what a flow node holds: event definitions, loops, properties."""
+    kind, problems = local(node), []
+    if any(p.get("name") is None or p.get("value") is None
+           for p in node.iterfind(PROPERTY_PATH, NS)):
+        problems.append((where(node), N_("A spiff:property needs a name and a value")))
+    if kind == "subProcess":
+        return problems  # its children are checked as a container
+    allowed = COMMON_INSIDE + EVENTS.get(kind, ())
+    allowed += ("multiInstanceLoopCharacteristics",) if kind == "userTask" else ()
+    allowed += ("script",) if kind == "scriptTask" else ()
+    refused = [local(e) for e in node if local(e) and local(e) not in allowed]
+    problems += [(where(node), N_("%(kind)s in %(parent)s is not supported")
+                  % {"kind": inner, "parent": kind}) for inner in refused]
+    definitions = [e for e in node if local(e).endswith("EventDefinition")]
+    if len(definitions) > 1:
+        problems.append((where(node), N_("An event may hold only one event definition")))
+    if not refused and len(definitions) <= 1:
+        problems += _check_event(node, definitions, main)
+    loop = node.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    if kind == "userTask" and loop is not None:
+        problems += _check_multi_instance(node, loop)
+    return problems
+
+
+def _check_event(node: Any, definitions: list[Any], main: bool) -> Problems:
+    """Check timers, where boundary events sit, and the main process's start."""
+    kind = local(node)
+    if kind in ("intermediateCatchEvent", "boundaryEvent") and not definitions:
+        return [(where(node), N_("A %(kind)s needs a timer or error definition")
+                 % {"kind": kind})]
+    if kind == "startEvent" and definitions and main:
+        return [(where(node), N_("A timer start event is only supported inside a subprocess: an "
+                                 "instance starts when a person submits its start form"))]
+    if kind == "boundaryEvent":
+        problems = _check_boundary(node, local(definitions[0]))
+        if problems:
+            return problems
+    if definitions and local(definitions[0]) == "timerEventDefinition":
+        return _check_timer(node, definitions[0])
+    return []
+
+
+def _check_boundary(node: Any, definition: str) -> Problems:
+    """Allow timers on human tasks and errors on subprocesses and call activities."""
+    ref = node.get("attachedToRef")
+    host = next((local(e) for e in node.getparent() if e.get("id") == ref), "")
+    if definition == "timerEventDefinition" and host in HUMAN:
+        return []
+    if definition == "errorEventDefinition" and host in ("subProcess", "callActivity"):
+        if node.get("cancelActivity") == "false":
+            return [(where(node), N_("A boundary error event always interrupts"))]
+        return []
+    return [(where(node), N_("A boundary event must be a timer on a user or manual task, or "
+                             "an error on a subprocess or call activity"))]
+
+
+def _check_timer(node: Any, definition: Any) -> Problems:
+    """Check a timer holds one time expression, quoted if it is a literal."""
+    times = [e for e in definition if local(e) in timers.KINDS]
+    if len(times) != 1:
+        return [(where(node), N_("A timer needs one timeDate, timeDuration or timeCycle"))]
+    kind, text = local(times[0]), (times[0].text or "").strip()
+    if kind == "timeCycle" and local(node) == "intermediateCatchEvent":
+        return [(where(node), N_("An intermediate timer waits for a timeDate or timeDuration"))]
+    try:
+        value = expressions.evaluate(text, {})
+    except expressions.ExpressionError as err:
+        if LOOKS_LIKE_TIME.match(text):
+            return [(where(node), N_("Write the time %(text)s in quotes: \"%(text)s\"")
+                     % {"text": text})]
+        problems = _problem(expressions.check, node, text)
+        return problems or ([] if "Unknown name" in str(err) else [(where(node), str(err))])
+    return _check_literal(node, kind, value)
+
+
+def _check_literal(node: Any, kind: str, value: Any) -> Problems:
+    """Parse a literal time the way the timer will."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        if kind == "timeDate":
+            timers.parse_date(value)
+        elif kind == "timeDuration":
+            timers.after(value, timers.EPOCH)
+        else:
+            timers.parse_cycle(value, timers.EPOCH)
+    except Exception:  # Spiff's parsers raise bare Exception on a bad duration
+        return [(where(node), N_("%(value)s is not a valid ISO 8601 %(kind)s")
+                 % {"value": repr(value), "kind": kind})]
+    return []
+
+
+def _check_multi_instance(node: Any, loop: Any) -> Problems:
+    """Require a collection and an item; a sequential loop also collects an output."""
+    find = {local(e): e for e in loop}
+    problems = []
+    if "loopDataInputRef" not in find or not find.get("inputDataItem", loop).get("id"):
+        problems.append((where(node), N_("A multi-instance task needs a loopDataInputRef and "
+                                         "an inputDataItem with an id")))
+    if "loopCardinality" in find:
+        problems.append((where(node), N_("loopCardinality is not supported; loop over a "
+                                         "collection with loopDataInputRef")))
+    has_output = "loopDataOutputRef" in find and find.get("outputDataItem", loop).get("id")
+    if loop.get("isSequential") == "true" and not has_output:
+        problems.append((where(node), N_("A sequential multi-instance task needs a "
+                                         "loopDataOutputRef and an outputDataItem with an id")))
+    condition = find.get("completionCondition")
+    if condition is not None and (condition.text or "").strip():
+        problems += _problem(expressions.check, node, (condition.text or "").strip())
+    return problems
+
+
+def _check_human_task(task: Any, lanes_of: dict[str, str]) -> Problems:
+    """Require an owner rule that parses, and a form on a user task."""
+    props, here = properties(task), where(task)
+    problems = []
+    if local(task) == "userTask" and not props.get("form"):
+        problems.append((here, N_("A user task needs a 'form' property")))
+    for check in (lambda: owners.parse(props.get("owner"), lanes_of.get(task.get("id", ""))),
+                  lambda: deadlines.parse_timing(props)):
+        try:
+            check()
+        except ValueError as error:
+            problems.append((here, str(error)))
+    return problems
+
+
+def _check_flows(container: Any) -> Problems:
+    """Check conditions, and that a deciding gateway's other flows have one."""
+    deciding = [g for g in container if local(g) in ("exclusiveGateway", "inclusiveGateway")]
+    defaults = {g.get("default") for g in deciding}
+    gateways = {g.get("id") for g in deciding}
+    problems = []
+    for flow in container.findall("bpmn:sequenceFlow", NS):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        text = (condition.text or "").strip() if condition is not None else ""
+        if text:
+            problems += _problem(expressions.check, flow, text)
+        elif flow.get("sourceRef") in gateways and flow.get("id") not in defaults:
+            problems.append((where(flow), N_("A flow leaving an exclusive or inclusive gateway "
+                                             "needs a condition unless it is the gateway's "
+                                             "default (even when it is the only one)")))
+    return problems
+
+
+def _check_scripts(container: Any) -> Problems:
+    """Check script tasks and spiff pre/post scripts are assignments only."""
+    problems = []
+    for element in container:
+        is_script = local(element) == "scriptTask"
+        texts = [element.findtext("bpmn:script", None, NS)] if is_script else []
+        for name in ("preScript", "postScript"):
+            texts.append(element.findtext(f"bpmn:extensionElements/spiff:{name}", None, NS))
+        for text in filter(None, texts):
+            problems += _problem(expressions.check_assignments, element, text)
+    return problems
+
+
+def bad_calls(root: Any, main: Any | None = None) -> Problems:
+    """Require each call activity to call another process of the same file."""
+    ids = {p.get("id") for p in root.findall("bpmn:process", NS)}
+    ids -= {main.get("id")} if main is not None else set()
+    return [(where(call), N_("A call activity must call another process in the same file"))
+            for call in root.iterfind(".//bpmn:callActivity", NS)
+            if call.get("calledElement") not in ids]
+
+
+def check(root: Any, main: Any) -> Problems:
+    """Collect every problem with the supported subset, in document order."""
+    lanes_of = lanes(root)
+    problems = []
+    for container in containers(root):
+        problems += _check_container(container, container is main)
+    for task in flow_nodes(root):
+        if local(task) in HUMAN:
+            problems += _check_human_task(task, lanes_of)
+    for container in containers(root):
+        problems += _check_flows(container) + _check_scripts(container)
+    return problems + bad_calls(root, main)
