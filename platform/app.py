@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response
 
+from andon import clock
 from andon.config import Config
 
 
@@ -14,6 +15,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     """Create and configure an Andon web application."""
     if not isinstance(config, Config):
         config = Config.from_env(**(config or {}))
+    if config.clock_offset:
+        clock.move(config.clock_offset)
     app = Flask(__name__.rsplit(".", 1)[0] + ".web", instance_path=str(config.instance_path))
     app.config.update(
         SECRET_KEY=config.secret_key,

@@ -13,7 +13,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon import migrate
+from andon import clock, migrate
 from andon.config import Config
 from andon.database import make_engine, make_session_factory
 from andon.errors import AndonError
@@ -32,6 +32,7 @@ def _session(config: Config) -> Session:
 def main(ctx: click.Context) -> None:
     """Andon: forms, flows with deadlines, and reports for delivery organisations."""
     ctx.obj = Config.from_env()
+    clock.move(ctx.obj.clock_offset)
 
 
 @main.command()
@@ -148,17 +149,22 @@ def serve(config: Config, host: str, port: int, workers: int, threads: int,
 
 @main.command()
 @click.option("--quiet", is_flag=True, help="Do not announce the start.")
+@click.option("--once", is_flag=True, help="Run what is due once and stop (for cron or tests).")
 @click.pass_obj
-def worker(config: Config, quiet: bool) -> None:
-    """Run the background worker: due timers and, later, reminders and escalations."""
-    if not quiet:
-        click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
+def worker(config: Config, quiet: bool, once: bool) -> None:
+    """Run the background worker: due timers, reminders, escalations and email."""
     from andon.worker import handlers, run_once
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sessions = make_session_factory(make_engine(config.database_url))
     work = handlers(config)
+    if once:
+        while run_once(sessions, work):
+            pass  # until nothing more is due (an item can queue another, e.g. its email)
+        return
+    if not quiet:
+        click.echo(f"Andon worker: every {config.worker_interval:g} s; Ctrl+C stops it.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.is_set():
             try:

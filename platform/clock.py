@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _fixed: datetime | None = None
+_offset = timedelta(0)
 
 
 def now() -> datetime:
     """Return the current time, aware, in UTC."""
-    return _fixed if _fixed is not None else datetime.now(UTC)
+    return _fixed if _fixed is not None else datetime.now(UTC) + _offset
+
+
+def move(offset: timedelta) -> None:
+    """Run the whole process ahead of (or behind) the real time, for demos and tests."""
+    global _offset
+    _offset = offset
 
 
 @contextmanager

@@ -10,6 +10,7 @@
 | ANDON_SECURE_COOKIES | 0 | 1 behind HTTPS: cookies are only sent over HTTPS |
 | ANDON_BASE_URL | http://127.0.0.1:5000 | the address people open, for links in email |
 | ANDON_SMTP_HOST | (email off) | SMTP server; also ANDON_SMTP_PORT, _USER, _PASSWORD, _FROM, … |
+| ANDON_CLOCK_OFFSET | (none) | ISO 8601 duration, e.g. P3D: run ahead of real time (demos, tests) |
 | ANDON_WORKER_INTERVAL | 5 | seconds between runs of the background worker |
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ class Config:
     secure_cookies: bool = False
     base_url: str = "http://127.0.0.1:5000"
     smtp: SmtpSettings | None = None
+    clock_offset: timedelta = timedelta(0)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -58,7 +61,22 @@ class Config:
                    secure_cookies=env.get("ANDON_SECURE_COOKIES", "0") == "1",
                    base_url=env.get("ANDON_BASE_URL", "http://127.0.0.1:5000"),
                    smtp=SmtpSettings.from_env(env),
+                   clock_offset=_offset(env.get("ANDON_CLOCK_OFFSET", "")),
                    extra=overrides)
+
+
+def _offset(text: str) -> timedelta:
+    """Parse ANDON_CLOCK_OFFSET, an ISO 8601 duration (optionally negative)."""
+    if not text.strip():
+        return timedelta(0)
+    from andon.flows.calendars import parse_duration
+
+    sign = -1 if text.strip().startswith("-") else 1
+    try:
+        duration = parse_duration(text.strip().lstrip("-"))
+    except ValueError as error:
+        raise ValueError(f"ANDON_CLOCK_OFFSET: {error}") from None
+    return sign * timedelta(days=duration.days, seconds=duration.seconds)
 
 
 def _stored_secret(instance: Path) -> str:

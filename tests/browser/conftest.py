@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,22 +58,42 @@ def passwords(demo: Demo) -> dict[str, str]:
 
 
 @pytest.fixture
-def server(demo: Demo, tmp_path: Path) -> Iterator[str]:
-    """Run `andon serve` on a free port and return the URL it prints."""
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(ANDON), "serve", "--host", "127.0.0.1", "--port", str(_free_port())],
-            cwd=ROOT, env=demo.env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield _wait_until_serving(process, log_path)
-    finally:
+def serve(demo: Demo, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start `andon serve` processes on free ports (with extra settings); stop them after."""
+    processes: list[subprocess.Popen[Any]] = []
+
+    def start(worker: bool = True, **settings: str) -> str:
+        log_path = tmp_path / f"serve-{len(processes)}.log"
+        options = [] if worker else ["--no-worker"]
+        with log_path.open("w") as log:
+            processes.append(subprocess.Popen(
+                [str(ANDON), "serve", *options, "--host", "127.0.0.1",
+                 "--port", str(_free_port())],
+                cwd=ROOT, env={**demo.env, **settings}, stdout=log, stderr=subprocess.STDOUT))
+        return _wait_until_serving(processes[-1], log_path)
+
+    yield start
+    for process in processes:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def server(serve: Callable[..., str]) -> str:
+    """Run `andon serve` on a free port and return the URL it prints."""
+    return serve()
+
+
+def run_worker_once(demo: Demo, **settings: str) -> None:
+    """Run `andon worker --once` on the demo's database, as cron would."""
+    done = subprocess.run([str(ANDON), "worker", "--once"], cwd=ROOT,
+                          env={**demo.env, **settings}, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _free_port() -> int:
@@ -143,9 +163,10 @@ class Screenshots:
 
 
 @pytest.fixture
-def shot() -> Screenshots:
-    """Return the screenshot taker, with an emptied output folder."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
+def shot(request: pytest.FixtureRequest) -> Screenshots:
+    """Return the screenshot taker, with the test's own output folder emptied."""
+    folder = SCREENSHOTS / request.node.originalname.removeprefix("test_")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
         old.unlink()
-    return Screenshots(SCREENSHOTS)
+    return Screenshots(folder)
