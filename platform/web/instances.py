@@ -9,6 +9,7 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from andon.audit import AuditEvent
+from andon.database import utcnow
 from andon.flows import actions, queries
 from andon.flows.models import FlowInstance
 from andon.forms.fields import display, supported
@@ -61,16 +62,21 @@ def index() -> Any:
 @bp.get("/<int:instance_id>")
 def show(instance_id: int) -> Any:
     """Show an instance: state, open steps, submitted data and timeline."""
-    session = db.session()
-    instance = session.get(FlowInstance, instance_id)
-    if instance is None:
-        abort(404)
-    if not queries.can_view(session, instance, me()):
-        abort(403)
+    session, instance = db.session(), _visible(instance_id)
     events = [(event, describe(session, instance, event))
               for event in queries.timeline(session, instance)]
     return render_template("instances/show.html", instance=instance, events=events,
                            steps=submitted_steps(session, instance))
+
+
+def _visible(instance_id: int) -> FlowInstance:
+    """Return the instance if the signed-in user may see it; 404 or 403 otherwise."""
+    instance = db.session().get(FlowInstance, instance_id)
+    if instance is None:
+        abort(404)
+    if not queries.can_view(db.session(), instance, me()):
+        abort(403)
+    return instance
 
 
 def submitted_steps(session: Session, instance: FlowInstance) -> list[tuple[Any, list[Any]]]:
@@ -155,14 +161,7 @@ DONE = {"comment": N_("Comment added."), "withdraw": N_("The flow was withdrawn.
 @bp.get("/<int:instance_id>/diagram")
 def diagram(instance_id: int) -> Any:
     """Return the instance's BPMN source and each step's state, for the diagram viewer."""
-    from andon.database import utcnow
-
-    session = db.session()
-    instance = session.get(FlowInstance, instance_id)
-    if instance is None:
-        abort(404)
-    if not queries.can_view(session, instance, me()):
-        abort(403)
+    instance = _visible(instance_id)
     now = utcnow()
     steps: dict[str, str] = {}
     for task in instance.tasks:
