@@ -41,6 +41,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         instances,
         notifications,
         reports,
+        settings,
         start,
         tasks,
     )
@@ -49,7 +50,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (inbox, start, tasks, instances, reports, admin, notifications):
+    for module in (inbox, start, tasks, instances, reports, admin, notifications, settings):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
     app.add_url_rule("/", endpoint="home", view_func=inbox.home)

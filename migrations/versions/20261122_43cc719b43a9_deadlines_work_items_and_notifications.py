@@ -62,6 +62,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_work_item_state_due', ['state', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_item_task_id'), ['task_id'], unique=False)
 
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email_notifications', sa.Boolean(), nullable=False,
+                                      server_default=sa.true()))
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('due_at', andon.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('escalation_level', sa.Integer(), nullable=False,
@@ -77,6 +80,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('email_notifications')
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_due_at'))
         batch_op.drop_index('ix_task_state_org_unit')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
@@ -46,6 +46,7 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(256))
     locale: Mapped[str | None] = mapped_column(String(16))
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
     active: Mapped[bool] = mapped_column(default=True)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,13 +23,19 @@ def notify(session: Session, user: User, kind: str, message: Message, key: str, 
         return None
     note = Notification(key=key, user_id=user.id, kind=kind, message=message.msgid,
                         params=dict(message.params), instance_id=instance_id, task_id=task_id,
-                        created_at=now or utcnow(), email_state="pending" if user.email else "none")
+                        created_at=now or utcnow(),
+                        email_state="pending" if _by_email(user) else "none")
     session.add(note)
     session.flush()
-    if user.email:
+    if _by_email(user):
         jobs.schedule(session, "email", f"email:{key}", note.created_at, {"notification": note.id},
                       instance_id=instance_id, task_id=task_id)
     return note
+
+
+def _by_email(user: User) -> bool:
+    """Tell whether a person wants notifications by email, and has an address."""
+    return bool(user.email) and user.email_notifications
 
 
 def unread_count(session: Session, user_id: int) -> int:
