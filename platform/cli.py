@@ -158,7 +158,7 @@ def worker(config: Config, quiet: bool, once: bool) -> None:
     sessions = make_session_factory(make_engine(config.database_url))
     work = handlers(config)
     if once:
-        while run_once(sessions, work):
+        while run_once(sessions, work, timezone=config.timezone):
             pass  # until nothing more is due (an item can queue another, e.g. its email)
         return
     if not quiet:
@@ -168,7 +168,7 @@ def worker(config: Config, quiet: bool, once: bool) -> None:
     try:
         while not stop.is_set():
             try:
-                run_once(sessions, work)
+                run_once(sessions, work, timezone=config.timezone)
             except Exception:  # a broken database call must not stop the worker
                 logging.getLogger("andon.worker").exception("worker run failed")
             stop.wait(config.worker_interval)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from andon import jobs
 from andon.config import Config
 from andon.database import utcnow
-from andon.flows import escalations
+from andon.flows import digests, escalations
 from andon.flows.worker import run_due
 from andon.notifications.delivery import email_handler
 
@@ -25,15 +25,16 @@ log = logging.getLogger(__name__)
 def handlers(config: Config) -> dict[str, jobs.Handler]:
     """Return what the worker does for each kind of work item."""
     return {"remind": escalations.remind, "escalate": escalations.escalate,
-            "email": email_handler(config.smtp, config.base_url)}
+            "digest": digests.send, "email": email_handler(config.smtp, config.base_url)}
 
 
 def run_once(sessions: sessionmaker[Session], work: dict[str, jobs.Handler],
-             now: datetime | None = None) -> int:
-    """Fire due timers and run due work items once; return how many items ran."""
+             now: datetime | None = None, timezone: str = "Asia/Shanghai") -> int:
+    """Fire due timers, plan today's digests and run due work items once; return items run."""
     now = now or utcnow()
     with sessions() as session:
         run_due(session, now)
+        digests.plan(session, now, timezone)
         session.commit()
     with sessions() as session:
         claimed = jobs.claim(session, now)

@@ -13,7 +13,7 @@ from andon.audit import AuditEvent
 from andon.catalog import DefinitionVersion
 from andon.database import utcnow
 from andon.flows.models import FlowInstance, Task
-from andon.identity.models import User
+from andon.identity.models import OrgUnit, User
 
 SEE_ALL_ROLES = ("admin", "leader")
 
@@ -47,6 +47,24 @@ def inbox(user: User, view: str | None = None, now: datetime | None = None) -> S
                 "due_soon": and_(Task.due_at > now, Task.due_at <= now + timedelta(days=1)),
                 "mine": Task.assignee_id == user.id, "to_claim": Task.assignee_id.is_(None)}
     return query.where(narrower[view]) if view in narrower else query
+
+
+def managed_units(session: Session, user: User) -> list[int]:
+    """Return the ids of the org units the user manages."""
+    return list(session.scalars(select(OrgUnit.id).where(OrgUnit.manager_id == user.id)))
+
+
+def team_overdue(units: list[int], now: datetime | None = None) -> Select[Task]:
+    """Return the overdue open tasks that people of these org units started or hold."""
+    starter = select(User.id).where(User.org_unit_id.in_(units))
+    return (select(Task).join(FlowInstance, Task.instance_id == FlowInstance.id)
+            .where(Task.state == "open", Task.due_at <= (now or utcnow()),
+                   or_(FlowInstance.started_by_id.in_(starter), Task.assignee_id.in_(starter),
+                       Task.candidate_org_unit_id.in_(units)))
+            .options(selectinload(Task.instance).selectinload(FlowInstance.version)
+                     .selectinload(DefinitionVersion.definition),
+                     selectinload(Task.assignee), selectinload(Task.candidate_group))
+            .order_by(Task.due_at, Task.id))
 
 
 def inbox_count(session: Session, user: User) -> int:

@@ -32,10 +32,17 @@ def email_handler(settings: SmtpSettings | None,
     return deliver
 
 
+def link_of(note: Notification) -> str:
+    """Return the page a notification leads to, as a path."""
+    if note.task_id:
+        return f"/tasks/{note.task_id}"
+    return "/inbox/?view=team_overdue" if note.kind == "digest" else "/"
+
+
 def compose(note: Notification, user: User, base_url: str) -> Email:
     """Write the email of a notification in the user's language, with a link to act."""
     text = message_of(note).render(translator(user.locale),
                                    normalize_locale(user.locale or "zh-CN"))
-    link = f"{base_url.rstrip('/')}/tasks/{note.task_id}" if note.task_id else base_url
+    link = f"{base_url.rstrip('/')}{link_of(note)}"
     return Email(to=[user.email or ""], subject=text, text=f"{text}\n\n{link}\n",
                  message_id=note.key.replace(":", "-"))

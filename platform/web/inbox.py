@@ -31,9 +31,13 @@ VIEWS = {"overdue": N_("Overdue"), "due_soon": N_("Due within a day"), "mine": N
 def index() -> Any:
     """List the tasks waiting for the user, soonest due first, with their deadlines."""
     session, user, now = db.session(), me(), utcnow()
-    view = request.args.get("view") if request.args.get("view") in VIEWS else None
-    tasks = list(session.scalars(queries.inbox(user, view, now)))
-    return render_template("inbox/index.html", tasks=tasks, view=view, views=VIEWS,
+    units = queries.managed_units(session, user)
+    views = {**VIEWS, "team_overdue": N_("My team's overdue")} if units else VIEWS
+    view = request.args.get("view") if request.args.get("view") in views else None
+    query = (queries.team_overdue(units, now) if view == "team_overdue"
+             else queries.inbox(user, view, now))
+    tasks = list(session.scalars(query))
+    return render_template("inbox/index.html", tasks=tasks, view=view, views=views,
                            deadline={task.id: deadline_of(session, task, now) for task in tasks})
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from andon.notifications.center import mark_read, message_of, recent, unread_count
+from andon.notifications.delivery import link_of
 from andon.web import db
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -17,7 +18,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 def index() -> Any:
     """List the person's notifications, newest first."""
     notes = list(db.session().scalars(recent(current_user.id)))
-    return render_template("notifications/index.html",
+    return render_template("notifications/index.html", link_of=link_of,
                            notes=[(note, message_of(note)) for note in notes])
 
 

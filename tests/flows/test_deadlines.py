@@ -55,12 +55,12 @@ def started(session: Session, people, moment: datetime, **changes) -> FlowInstan
     return instance
 
 
-def notes(session: Session, username: str) -> list[str]:
-    """Return the kinds of notifications a person has, oldest first."""
+def notes(session: Session, username: str, digests: bool = False) -> list[str]:
+    """Return the kinds of notifications a person has, oldest first (digests if asked)."""
     session.expire_all()
     query = (select(Notification.kind).join(User, Notification.user_id == User.id)
              .where(User.username == username).order_by(Notification.id))
-    return list(session.scalars(query))
+    return [kind for kind in session.scalars(query) if digests or kind != "digest"]
 
 
 def review_of(instance: FlowInstance) -> Task:
@@ -84,8 +84,9 @@ def test_reminder_then_escalations_fire_once_each(session, people, worker):
     review = review_of(instance)
     assert review.due_at.astimezone(SHANGHAI) == at("2026-03-04T10:00")
 
-    assert worker(at("2026-03-03T17:00")) == 0
-    assert worker(at("2026-03-04T06:01")) == 1  # four hours before, on the clock
+    worker(at("2026-03-03T17:00"))
+    assert notes(session, "pm") == []
+    worker(at("2026-03-04T06:01"))  # four hours before, on the clock
     assert notes(session, "pm") == ["reminder"]
     worker(at("2026-03-04T07:00"))  # runs the reminder's email item, reminds nobody again
     assert notes(session, "pm") == ["reminder"]
@@ -107,9 +108,10 @@ def test_completing_in_time_cancels_what_was_planned(session, people, worker):
         runtime.complete_task(session, review_of(instance).id, people["pm"],
                               {"decision": "approve"})
         session.commit()
-    assert worker(at("2026-03-09T09:00")) == 0
+    worker(at("2026-03-09T09:00"))
     assert notes(session, "pm") == []
-    states = set(session.scalars(select(jobs.WorkItem.state)))
+    states = set(session.scalars(select(jobs.WorkItem.state)
+                                 .where(jobs.WorkItem.task_id.is_not(None))))
     assert states == {"cancelled"}
 
 
@@ -172,3 +174,20 @@ def test_a_work_item_is_leased_to_one_worker_and_retried_with_backoff(session, p
     first.attempts = jobs.MAX_ATTEMPTS
     jobs.record_failure(session, first.id, RuntimeError("smtp down"), now)
     assert first.state == "failed" and "smtp down" in first.last_error
+
+
+def test_managers_get_one_digest_a_day_when_their_team_is_late(session, people, worker):
+    from andon.flows import digests  # noqa: F401  (the worker plans digests itself)
+
+    started(session, people, at("2026-03-02T10:00"))
+    worker(at("2026-03-03T09:30"))  # nothing overdue yet: no digest
+    assert "digest" not in notes(session, "pm", digests=True)
+    worker(at("2026-03-05T09:30"))
+    worker(at("2026-03-05T16:00"))  # the same day again: still one
+    assert notes(session, "pm", digests=True).count("digest") == 1  # pm manages the unit
+    worker(at("2026-03-06T09:30"))
+    assert notes(session, "pm", digests=True).count("digest") == 2
+    assert "digest" not in notes(session, "engineer1", digests=True)
+    units = queries.managed_units(session, people["pm"])
+    overdue = list(session.scalars(queries.team_overdue(units, at("2026-03-06T09:30"))))
+    assert [t.step_id for t in overdue] == ["pm_review"]

@@ -44,7 +44,7 @@ def test_escalations_reach_the_manager_with_an_unread_badge(client, auth, engine
                  handlers(Config.from_env({}, instance_path=tmp_path)), late)
     auth.login("pm")  # the manager of the starter's org unit, and a reviewer
     badge = client.get("/notifications/count", headers={"HX-Request": "true"})
-    assert ">2<" in badge.get_data(as_text=True)  # the reminder and the escalation
+    assert ">3<" in badge.get_data(as_text=True)  # the reminder, the escalation, the digest
     page = client.get("/notifications/").get_data(as_text=True)
     assert "Overdue: “Project manager review” of “Nightly export” is past its due time" in page
     assert "Reminder:" in page and 'class="unread"' in page
@@ -66,3 +66,12 @@ def test_the_record_shows_which_deadlines_were_met(client, auth, session):
         auth.post(f"/tasks/{review.id}", {"decision": "approve"})
     page = client.get(f"/instances/{review.instance_id}").get_data(as_text=True)
     assert '<span class="deadline deadline-overdue">late</span>' in page
+
+
+def test_managers_see_their_teams_overdue_tasks(client, auth):
+    request_change(auth)
+    with clock.frozen(datetime(2026, 3, 6, 10, tzinfo=SHANGHAI)):
+        assert "My team" not in client.get("/inbox/").get_data(as_text=True)  # engineer1
+        auth.login("pm")
+        page = client.get("/inbox/?view=team_overdue").get_data(as_text=True)
+        assert "My team's overdue" in page and "Nightly export" in page
