@@ -50,6 +50,7 @@ class WorkItem(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
@@ -77,11 +78,15 @@ def cancel_for_task(session: Session, task_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def claim(session: Session, now: datetime, limit: int = 50,
+def claim(session: Session, now: datetime, owner: str, limit: int = 20,
           lease: timedelta = LEASE) -> list[int]:
-    """Lease due items to this worker and return their ids; the caller commits."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))  # one claimer at a time
+    """Lease due items to one worker run (``owner``) and return their ids; the caller commits.
+
+    On SQLite it opens the write transaction with BEGIN IMMEDIATE, so that one
+    claimer runs at a time, unless the session already writes in one.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not _in_transaction(session):
+        session.execute(text("BEGIN IMMEDIATE"))
     query = (select(WorkItem.id)
              .where(WorkItem.state == "pending", WorkItem.due_at <= now,
                     or_(WorkItem.lease_until.is_(None), WorkItem.lease_until < now))
@@ -90,15 +95,33 @@ def claim(session: Session, now: datetime, limit: int = 50,
     ids = list(session.scalars(query))
     if ids:
         session.execute(update(WorkItem).where(WorkItem.id.in_(ids))
-                        .values(lease_until=now + lease, attempts=WorkItem.attempts + 1))
+                        .values(lease_until=utcnow() + lease, lease_owner=owner,
+                                attempts=WorkItem.attempts + 1))
     return ids
 
 
+def _in_transaction(session: Session) -> bool:
+    """Tell whether the session's SQLite connection is inside a transaction already."""
+    driver = session.connection().connection.driver_connection
+    return bool(getattr(driver, "in_transaction", False))
+
+
 def perform(session: Session, item_id: int, handlers: Mapping[str, Handler],
-            now: datetime) -> bool:
-    """Run one claimed item's handler and mark it done; the caller commits."""
+            now: datetime, owner: str, lease: timedelta = LEASE) -> bool:
+    """Run one claimed item's handler and mark it done; the caller commits.
+
+    The lease is renewed first, only if this run still holds it: a run so slow
+    that its lease ran out (and another worker took the item) does nothing.
+    """
+    moment = utcnow()
+    renewed = session.execute(
+        update(WorkItem).where(WorkItem.id == item_id, WorkItem.state == "pending",
+                               WorkItem.lease_owner == owner, WorkItem.lease_until > moment)
+        .values(lease_until=moment + lease))
+    if not getattr(renewed, "rowcount", 0):
+        return False
     item = session.get(WorkItem, item_id)
-    if item is None or item.state != "pending":
+    if item is None:
         return False
     try:
         handlers[item.kind](session, item, now)
@@ -106,19 +129,19 @@ def perform(session: Session, item_id: int, handlers: Mapping[str, Handler],
         item.due_at, item.lease_until = later.until, None
         session.flush()
         return False
-    item.state, item.done_at, item.lease_until = "done", now, None
+    item.state, item.done_at, item.lease_until, item.lease_owner = "done", now, None, None
     session.flush()
     return True
 
 
 def record_failure(session: Session, item_id: int, error: BaseException, now: datetime,
-                   temporary: bool = True) -> WorkItem | None:
+                   owner: str, temporary: bool = True) -> WorkItem | None:
     """Schedule a retry with backoff, or give up after MAX_ATTEMPTS; the caller commits."""
     item = session.get(WorkItem, item_id)
-    if item is None:
+    if item is None or item.lease_owner != owner:
         return None
     item.last_error = f"{type(error).__name__}: {error}"[:2000]
-    item.lease_until = None
+    item.lease_until = item.lease_owner = None
     if temporary and item.attempts < MAX_ATTEMPTS:
         item.due_at = now + timedelta(minutes=2 ** item.attempts)
     else:

@@ -8,6 +8,7 @@ is recorded in a transaction of its own and retried with backoff.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,18 +37,19 @@ def run_once(sessions: sessionmaker[Session], work: dict[str, jobs.Handler],
         run_due(session, now)
         digests.plan(session, now, timezone)
         session.commit()
+    owner = uuid.uuid4().hex
     with sessions() as session:
-        claimed = jobs.claim(session, now)
+        claimed = jobs.claim(session, now, owner)
         session.commit()
-    return sum(_perform(sessions, item_id, work, now) for item_id in claimed)
+    return sum(_perform(sessions, item_id, work, now, owner) for item_id in claimed)
 
 
 def _perform(sessions: sessionmaker[Session], item_id: int, work: dict[str, jobs.Handler],
-             now: datetime) -> bool:
+             now: datetime, owner: str) -> bool:
     """Run one item and commit it with its effects; record a failure apart."""
     with sessions() as session:
         try:
-            done = jobs.perform(session, item_id, work, now)
+            done = jobs.perform(session, item_id, work, now, owner)
             session.commit()
             return done
         except Exception as error:  # any failure is retried, then shown on the item
@@ -55,7 +57,7 @@ def _perform(sessions: sessionmaker[Session], item_id: int, work: dict[str, jobs
             log.warning("work item %s failed: %s", item_id, error)
             failure = error
     with sessions() as session:
-        jobs.record_failure(session, item_id, failure, now,
+        jobs.record_failure(session, item_id, failure, now, owner,
                             temporary=getattr(failure, "temporary", True))
         session.commit()
     return False

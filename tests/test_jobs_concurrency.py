@@ -44,7 +44,7 @@ def claim_and_hang(url: str, now_iso: str, ready) -> None:
 
     sessions = make_session_factory(make_engine(url))
     with sessions() as session:
-        jobs.claim(session, datetime.fromisoformat(now_iso), limit=20)
+        jobs.claim(session, datetime.fromisoformat(now_iso), "stuck", limit=20)
         session.commit()
     ready.set()
     signal.pause()

@@ -31,3 +31,46 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_migrations_keep_existing_rows_both_ways(database_url):
+    """A database with people, instances and work in it upgrades and downgrades."""
+    from sqlalchemy import text
+
+    from andon.migrate import downgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine, "79d9edc272a1")  # the first revision
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO \"user\" (id, username, display_name, password_hash, active, created_at)"
+            " VALUES (1, 'li', 'Li', 'x', true, '2026-01-01T00:00:00+00:00')"))
+        connection.execute(text(
+            "INSERT INTO definition (id, kind, key, created_at) VALUES (1, 'flow', 'f', "
+            "'2026-01-01T00:00:00+00:00')"))
+        connection.execute(text(
+            "INSERT INTO definition_version (id, definition_id, number, status, title, source,"
+            " compiled, checksum, created_at) VALUES (1, 1, 1, 'published', '{}', '', '{}',"
+            " 'c', '2026-01-01T00:00:00+00:00')"))
+        connection.execute(text(
+            "INSERT INTO flow_instance (id, version_id, title, status, state, data,"
+            " started_by_id, started_at, lock_version, updated_at) VALUES (1, 1, 't',"
+            " 'running', '{}', '{}', 1, '2026-01-01T00:00:00+00:00', 1,"
+            " '2026-01-01T00:00:00+00:00')"))
+        connection.execute(text(
+            "INSERT INTO task (id, instance_id, spiff_id, step_id, step_name, step_title,"
+            " state, created_at, data) VALUES (1, 1, 's', 'a', 'A', '{}', 'open',"
+            " '2026-01-01T00:00:00+00:00', '{}')"))
+    upgrade(engine)
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT escalation_level FROM task")).scalar() == 0
+        assert connection.execute(text("SELECT email_notifications FROM \"user\"")).scalar()
+        connection.execute(text(
+            "INSERT INTO work_item (kind, key, due_at, state, payload, task_id, attempts,"
+            " created_at) VALUES ('remind', 'k', '2026-01-01T00:00:00+00:00', 'pending', '{}',"
+            " 1, 0, '2026-01-01T00:00:00+00:00')"))
+    downgrade(engine, "79d9edc272a1")
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM task")).scalar() == 1
+    upgrade(engine)
+    engine.dispose()

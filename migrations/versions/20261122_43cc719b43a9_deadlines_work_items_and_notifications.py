@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('lease_until', andon.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_owner', sa.String(length=36), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', andon.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('done_at', andon.database.UTCDateTime(timezone=True), nullable=True),

@@ -164,15 +164,30 @@ def test_a_work_item_is_leased_to_one_worker_and_retried_with_backoff(session, p
     first = jobs.schedule(session, "remind", "k:1", now)
     assert jobs.schedule(session, "remind", "k:1", now).id == first.id  # one per key
     session.commit()
-    assert jobs.claim(session, now) == [first.id]
-    session.commit()
-    assert jobs.claim(session, now + timedelta(minutes=1)) == []  # leased
-    session.commit()
-    assert jobs.claim(session, now + timedelta(minutes=6)) == [first.id]  # the lease ran out
-    jobs.record_failure(session, first.id, RuntimeError("smtp down"), now)
-    assert first.state == "pending" and first.due_at == now + timedelta(minutes=4)
-    first.attempts = jobs.MAX_ATTEMPTS
-    jobs.record_failure(session, first.id, RuntimeError("smtp down"), now)
+    with clock.frozen(now):
+        assert jobs.claim(session, now, "a") == [first.id]
+        session.commit()
+    later = now + timedelta(minutes=1)
+    with clock.frozen(later):
+        assert jobs.claim(session, later, "b") == []  # leased to a
+        session.commit()
+    expired = now + timedelta(minutes=6)
+    with clock.frozen(expired):
+        assert jobs.claim(session, expired, "b") == [first.id]  # a's lease ran out
+        session.commit()
+        ran: list[int] = []
+        work = {"remind": lambda _s, item, _n: ran.append(item.id)}
+        assert not jobs.perform(session, first.id, work, expired, "a")  # too slow: not a's
+        assert ran == []
+        assert jobs.record_failure(session, first.id, RuntimeError("x"), expired, "a") is None
+        jobs.record_failure(session, first.id, RuntimeError("smtp down"), expired, "b")
+        assert first.state == "pending" and first.due_at == expired + timedelta(minutes=4)
+    for attempt in range(jobs.MAX_ATTEMPTS - 2):
+        moment = first.due_at
+        with clock.frozen(moment):
+            assert jobs.claim(session, moment, f"w{attempt}") == [first.id]
+            jobs.record_failure(session, first.id, RuntimeError("smtp down"), moment,
+                                f"w{attempt}")
     assert first.state == "failed" and "smtp down" in first.last_error
 
 
