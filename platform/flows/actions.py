@@ -137,6 +137,7 @@ def retry(session: Session, instance: FlowInstance, user: User) -> None:
 def _change_status(session: Session, instance: FlowInstance, user: User, allowed: tuple[str, ...],
                    status: str, kind: str, **detail: Any) -> None:
     """Move an instance to a new status if it is in an allowed one, and record it."""
+    session.refresh(instance, with_for_update=True)
     if instance.status not in allowed:
         raise Conflict(N_("The flow is not in a state that allows this; nothing was changed."))
     with one_writer():

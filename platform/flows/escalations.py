@@ -59,7 +59,10 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
 def _open(session: Session, item: WorkItem, now: datetime) -> Task | None:
     """Return the item's task if it is still open, else None; hold while it is suspended."""
     task = session.get(Task, item.task_id) if item.task_id else None
-    if task is None or task.state != "open":
+    if task is None:
+        return None
+    runtime.lock(session, task)
+    if task.state != "open":
         return None
     if task.instance.status == "suspended":
         raise Postpone(now + HOLD)

@@ -135,6 +135,7 @@ def open_task(session: Session, task_id: int, user: User) -> Task:
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(N_("There is no task number %(id)s."), id=task_id)
+    lock(session, task)
     if task.state == "open" and task.instance.status != "running" and may_act(task, user):
         raise Conflict(N_("This flow is not running (it is suspended, withdrawn or failed); "
                           "its tasks wait until it runs again."))
@@ -150,6 +151,16 @@ def open_task(session: Session, task_id: int, user: User) -> Task:
         raise Conflict(N_("This task was already completed by %(name)s; nothing was changed."),
                        name=task.completed_by.display_name)
     raise Conflict(N_("This task is no longer open; nothing was changed."))
+
+
+def lock(session: Session, task: Task) -> None:
+    """Lock the task's instance row, then reread the task: every writer locks in this order.
+
+    On PostgreSQL this is SELECT … FOR UPDATE, so a person and the worker acting
+    on one instance queue instead of deadlocking; SQLite has one writer anyway.
+    """
+    session.refresh(task.instance, with_for_update=True)
+    session.refresh(task)
 
 
 def _form_version(version: catalog.DefinitionVersion, step: ReadyTask) -> int | None:

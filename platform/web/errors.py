@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from andon.errors import AndonError, Conflict, Forbidden, InvalidDefinition, NotFound
@@ -21,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(AndonError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _busy)
 
 
 def render_error(status: int, title: str, detail: str) -> tuple[str, int]:
@@ -40,6 +42,12 @@ def _csrf_error(_error: CSRFError) -> Any:
     return render_error(400, _("This form has expired"),
                         _("The page was open too long or came from elsewhere, so nothing "
                           "was changed. Reload the page and try again."))
+
+
+def _busy(_error: OperationalError) -> Any:
+    """Say the database was busy (a lock or a lost connection); nothing was changed."""
+    return render_error(503, _("Busy"), _("Andon could not finish this just now and changed "
+                                          "nothing. Please try again in a moment."))
 
 
 def _http_error(error: HTTPException) -> Any:
