@@ -46,7 +46,7 @@ def transfer(session: Session, task_id: int, user: User, to: User, reason: str) 
         raise Conflict(N_("Choose another active person to transfer the task to."))
     with one_writer():
         task.assignee_id, task.candidate_group_id, task.candidate_role = to.id, None, None
-        task.candidate_org_unit_id = None
+        task.candidate_org_unit_id, task.draft = None, None
         _record(session, task.instance, user, "task.transferred", task=task.id,
                 step_title=task.step_title, to=to.display_name, reason=reason)
     notify(session, to, "transfer", Message(N_("%(name)s handed you “%(step)s” of “%(title)s”"),
@@ -58,10 +58,13 @@ def transfer(session: Session, task_id: int, user: User, to: User, reason: str) 
 
 
 def earlier_steps(task: Task) -> list[Task]:
-    """Return the completed human steps a task can be sent back to, latest first."""
-    done = [t for t in task.instance.tasks if t.state == "completed" and t.id != task.id]
-    return sorted({t.step_id: t for t in sorted(done, key=lambda t: t.id)}.values(),
-                  key=lambda t: t.id, reverse=True)
+    """Return the completed human steps on the way to this task, latest first."""
+    instance = task.instance
+    workflow = engine.restore(instance.version.content["spec"], instance.state)
+    path = engine.completed_before(workflow, task.spiff_id)
+    rows = {t.spiff_id: t for t in sorted(instance.tasks, key=lambda t: t.id)
+            if t.state == "completed" and t.step_id != task.step_id}
+    return [rows[spiff_id] for spiff_id in path if spiff_id in rows]
 
 
 def send_back(session: Session, task_id: int, user: User, step_id: str, reason: str) -> Task:
@@ -78,7 +81,10 @@ def send_back(session: Session, task_id: int, user: User, step_id: str, reason: 
         _record(session, instance, user, "task.sent_back", task=task.id,
                 step_title=task.step_title, to=target.step_title, reason=reason)
         save(session, instance, workflow)
-    reopened = next(t for t in instance.tasks if t.state == "open" and t.step_id == step_id)
+    reopened = next((t for t in instance.tasks if t.state == "open" and t.step_id == step_id),
+                    None)
+    if reopened is None:
+        raise Conflict(N_("The flow can only go back to a step it has passed."))
     reopened.draft = {key: _text(value) for key, value in target.data.items()}
     return reopened
 
@@ -129,8 +135,12 @@ def retry(session: Session, instance: FlowInstance, user: User) -> None:
     _admin(user)
     _change_status(session, instance, user, ("failed",), "running", "instance.retried")
     with one_writer():
-        workflow = engine.restore(instance.version.content["spec"], instance.state)
-        engine.run(workflow)
+        try:
+            workflow = engine.restore(instance.version.content["spec"], instance.state)
+            engine.run(workflow)
+        except Exception as error:  # the engine may raise anything on a broken model
+            raise Conflict(N_("The step failed again (%(error)s); the flow stays failed."),
+                           error=type(error).__name__) from error
         save(session, instance, workflow)
 
 

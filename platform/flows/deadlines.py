@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from andon import audit, catalog, jobs
+from andon.flows import owners
 from andon.flows.calendars import Calendar, Duration, load_calendar, parse_duration
 from andon.flows.models import Task
 from andon.i18n import N_, Message
@@ -66,6 +67,9 @@ def parse_timing(props: dict[str, str]) -> Timing:
     deadline = parse_duration(props["deadline"]) if props.get("deadline") else None
     reminders = tuple(parse_duration(part) for part in _parts(props.get("remind_before"), ","))
     levels = tuple(_level(part) for part in _parts(props.get("escalation"), ";"))
+    delays = [(level.delay.days, level.delay.seconds) for level in levels]
+    if delays != sorted(delays):
+        raise ValueError("escalation levels must come in the order of their delays")
     if (reminders or levels) and deadline is None:
         raise ValueError("reminders and escalation need a deadline")
     return Timing(deadline, kind == "working", reminders, levels)
@@ -85,6 +89,11 @@ def _level(text: str) -> Level:
     delay = parse_duration(words[0]) if words[0] not in ("0", "PT0S") else Duration(0, 0)
     if words[1] == "complete":
         completion_data(words[2])
+    else:
+        rule = owners.parse(words[2], None)
+        if words[1] == "reassign" and rule.kind in ("group", "role", "orgunit"):
+            raise ValueError(f"reassign needs one person (user:, field:, manager:, starter), "
+                             f"not {words[2]!r}")
     return Level(delay, words[1], words[2])
 
 

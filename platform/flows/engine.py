@@ -199,6 +199,16 @@ class Engine:
             raise TaskNotReady(N_("Task %(task)s is not waiting to be completed"), task=task_id)
         return task
 
+    def completed_before(self, workflow: BpmnWorkflow, task_id: str) -> list[str]:
+        """Return the ids of the completed human tasks on the path to a task, latest first."""
+        task = self._ready_task(workflow, task_id)
+        path = []
+        while task.parent is not None:
+            task = task.parent
+            if task.task_spec.manual and task.state == TaskState.COMPLETED:
+                path.append(str(task.id))
+        return path
+
     def reset_to(self, workflow: BpmnWorkflow, task_id: str) -> None:
         """Go back to a completed human task: it is ready again, what followed is undone."""
         workflow.reset_from_task_id(UUID(task_id))

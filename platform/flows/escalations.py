@@ -49,7 +49,7 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
                          level=level + 1, task=task.id, rule=target)
     if action == "reassign":
         runtime.reassign(session, task, people[0])
-        people = people[:1] + _owners(session, task)
+        people = people[:1]  # the new owner is told; the previous one sees it leave
     for person in {p.id: p for p in people}.values():
         notify(session, person, "escalation", deadlines.escalation_message(task),
                f"escalate:{task.id}:{level}:{person.id}", instance_id=task.instance_id,

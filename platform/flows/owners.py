@@ -122,11 +122,11 @@ def people(session: Session, text: str, starter: User, assignee: User | None,
     rule = parse(text, None)
     if rule.kind == "starter":
         return [starter]
-    if rule.kind in ("orgunit", "field"):
-        unit = _unit(session, rule.value) if rule.kind == "orgunit" else None
-        if unit is not None:
-            return list(session.scalars(select(User).where(User.org_unit_id == unit.id,
-                                                           User.active)))
+    if rule.kind == "orgunit":
+        unit = _unit(session, rule.value)
+        return list(session.scalars(select(User).where(User.org_unit_id == unit.id,
+                                                       User.active))) if unit else []
+    if rule.kind == "field":
         named = _user(session, str((data or {}).get(rule.value) or ""))
         return [named] if named else []
     if rule.kind == "manager":

@@ -14,6 +14,7 @@ from andon.catalog import DefinitionVersion
 from andon.database import utcnow
 from andon.flows.models import FlowInstance, Task
 from andon.identity.models import OrgUnit, User
+from andon.notifications.models import Notification
 
 SEE_ALL_ROLES = ("admin", "leader")
 
@@ -78,7 +79,9 @@ def _involved(user: User) -> ColumnElement[bool]:
     part = exists().where(Task.instance_id == FlowInstance.id,
                           or_(Task.assignee_id == user.id, Task.completed_by_id == user.id,
                               _offered_to(user)))
-    return or_(FlowInstance.started_by_id == user.id, part)
+    told = exists().where(Notification.instance_id == FlowInstance.id,
+                          Notification.user_id == user.id)  # e.g. a manager an escalation named
+    return or_(FlowInstance.started_by_id == user.id, part, told)
 
 
 def visible_instances(user: User, status: str | None = None) -> Select[FlowInstance]:

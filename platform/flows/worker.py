@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from andon import audit
@@ -41,8 +42,8 @@ def _wake_one(session: Session, instance: FlowInstance) -> None:
     try:
         runtime.wake(session, instance)
         savepoint.commit()
-    except StaleInstance:
-        savepoint.rollback()  # someone acted on it meanwhile; the next run sees their change
+    except (StaleInstance, OperationalError):
+        savepoint.rollback()  # someone acted on it meanwhile, or a lock: try on the next run
     except Exception as error:  # the engine may raise anything on a broken model
         savepoint.rollback()
         log.exception("instance %s failed", instance.id)

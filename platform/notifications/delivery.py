@@ -44,5 +44,6 @@ def compose(note: Notification, user: User, base_url: str) -> Email:
     text = message_of(note).render(translator(user.locale),
                                    normalize_locale(user.locale or "zh-CN"))
     link = f"{base_url.rstrip('/')}{link_of(note)}"
-    return Email(to=[user.email or ""], subject=text, text=f"{text}\n\n{link}\n",
+    subject = " ".join(text.split())  # a title typed with line breaks stays one header line
+    return Email(to=[user.email or ""], subject=subject, text=f"{text}\n\n{link}\n",
                  message_id=note.key.replace(":", "-"))

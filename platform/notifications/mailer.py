@@ -174,15 +174,29 @@ def send(settings: SmtpSettings, email: Email) -> None:
     """Hand ``email`` to the mail server; raise MailError if it is not accepted."""
     message = build_message(email, settings.sender)
     try:
-        with _connect(settings) as client:
-            if settings.username:
-                client.login(settings.username, settings.password or "")
-            refused = client.send_message(message)
+        client = _connect(settings)
     except (smtplib.SMTPException, OSError) as error:
         raise _mail_error(error, email) from error
+    try:
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        refused = client.send_message(message)
+    except (smtplib.SMTPException, OSError) as error:
+        client.close()
+        raise _mail_error(error, email) from error
+    _goodbye(client)
     if refused:
         raise _partly_refused(refused, email)
     log.info("Sent email %s to %d recipients", email.message_id, len(email.to))
+
+
+def _goodbye(client: smtplib.SMTP) -> None:
+    """Say QUIT; the server has the message already, so a failing goodbye changes nothing."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError) as error:
+        log.warning("The mail server accepted the email but not the goodbye: %s", error)
+        client.close()
 
 
 def _connect(settings: SmtpSettings) -> smtplib.SMTP:

@@ -140,3 +140,13 @@ def test_a_failed_instance_can_be_retried_by_an_admin(session, people, instance)
     actions.retry(session, instance, people["admin"])
     session.commit()
     assert instance.status == "running" and "instance.retried" in events(session, instance)
+
+
+def test_after_a_send_back_only_steps_on_the_new_path_are_offered(session, people, instance):
+    runtime.complete_task(session, waiting(instance).id, people["pm"], {"decision": "approve"})
+    reopened = actions.send_back(session, waiting(instance).id, people["director"], "submit",
+                                 "Split the effort")
+    session.commit()
+    assert actions.earlier_steps(reopened) == []  # pm_review was undone by the send back
+    with pytest.raises(Conflict):
+        actions.send_back(session, reopened.id, people["engineer1"], "pm_review", "again")

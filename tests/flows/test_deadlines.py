@@ -116,6 +116,10 @@ def test_completing_in_time_cancels_what_was_planned(session, people, worker):
 
 
 def test_reassign_gives_the_task_to_the_escalation_target(session, people, worker):
+    source = FLOW.replace("P2D notify role:leader", "P2D reassign user:leader")
+    with clock.frozen(at("2026-03-01T00:00")):
+        deploy_flow(session, source.encode(), "change_request.bpmn")
+        session.commit()
     instance = started(session, people, at("2026-03-02T09:30"))
     with clock.frozen(at("2026-03-02T10:00")):
         runtime.complete_task(session, review_of(instance).id, people["pm"],
@@ -147,6 +151,9 @@ def test_automatic_completion_sends_the_step_on(session, people, worker):
 
 @pytest.mark.parametrize(("escalation", "complaint"), [
     ("P1D shout group:x", "notify|reassign|complete"),
+    ("P1D reassign group:engineers", "one person"),
+    ("P2D notify starter; P1D notify manager:starter", "order"),
+    ("P1D notify manger:starter", "manger"),
     ("P1D complete decision", "field=value"),
     ("P1X notify starter", "P1X"),
 ])
@@ -206,3 +213,11 @@ def test_managers_get_one_digest_a_day_when_their_team_is_late(session, people, 
     units = queries.managed_units(session, people["pm"])
     overdue = list(session.scalars(queries.team_overdue(units, at("2026-03-06T09:30"))))
     assert [t.step_id for t in overdue] == ["pm_review"]
+
+
+def test_people_an_escalation_told_may_open_the_record(session, people, worker):
+    instance = started(session, people, at("2026-03-02T10:00"))
+    assert not queries.can_view(session, instance, people["director"])
+    worker(at("2026-03-05T10:00"))  # level 2 tells the delivery directors
+    assert notes(session, "director") == ["escalation"]
+    assert queries.can_view(session, instance, people["director"])
