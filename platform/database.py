@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -76,3 +78,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory bound to the engine."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_once(session: Session, row: Any, existing: Callable[[], Any]) -> tuple[Any, bool]:
+    """Insert a row whose unique key may already be taken, even by a concurrent writer.
+
+    Returns the row and True, or the row already there (``existing()``) and False.
+    The insert runs in a savepoint, so losing the race leaves the transaction usable.
+    """
+    found = existing()
+    if found is not None:
+        return found, False
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return existing(), False
+    return row, True

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, or_, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from andon.database import Base, utcnow
+from andon.database import Base, insert_once, utcnow
 
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=5)
@@ -60,14 +60,11 @@ def schedule(session: Session, kind: str, key: str, due_at: datetime,
              payload: dict[str, Any] | None = None, *, instance_id: int | None = None,
              task_id: int | None = None) -> WorkItem:
     """Queue a work item under a key; an item with the same key already queued wins."""
-    existing = session.scalar(select(WorkItem).where(WorkItem.key == key))
-    if existing is not None:
-        return existing
-    item = WorkItem(kind=kind, key=key, due_at=due_at, payload=payload or {},
-                    instance_id=instance_id, task_id=task_id)
-    session.add(item)
-    session.flush()
-    return item
+    item, _ = insert_once(
+        session, WorkItem(kind=kind, key=key, due_at=due_at, payload=payload or {},
+                          instance_id=instance_id, task_id=task_id),
+        lambda: session.scalar(select(WorkItem).where(WorkItem.key == key)))
+    return item  # type: ignore[no-any-return]
 
 
 def cancel_for_task(session: Session, task_id: int) -> int:

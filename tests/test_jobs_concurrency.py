@@ -100,3 +100,27 @@ def test_items_of_a_worker_killed_mid_item_are_done_once_after_the_lease(session
     after_lease = due_items + jobs.LEASE + timedelta(seconds=1)
     work_until_done(database_url, after_lease.isoformat())
     assert counts(session) == (ITEMS, 20, ITEMS)
+
+
+def test_a_key_taken_by_a_concurrent_writer_keeps_the_first_item(session, engine):
+    """Two workers plan the same item at once: the loser gets the winner's, and carries on."""
+    now = utcnow()
+    winner = jobs.schedule(session, "digest", "digest:2026-03-02:1", now)
+    session.commit()
+    other = make_session_factory(engine)()
+    looked = []
+
+    def existing():  # the racing worker's first look saw nothing yet
+        looked.append(1)
+        if len(looked) == 1:
+            return None
+        return other.scalar(select(jobs.WorkItem).where(jobs.WorkItem.key == winner.key))
+
+    from andon.database import insert_once
+
+    row, created = insert_once(other, jobs.WorkItem(kind="digest", key=winner.key, due_at=now),
+                               existing)
+    assert not created and row.id == winner.id
+    assert other.scalar(select(func.count()).select_from(jobs.WorkItem)) == 1  # still usable
+    other.commit()
+    other.close()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from andon import jobs
-from andon.database import utcnow
+from andon.database import insert_once, utcnow
 from andon.i18n import Message
 from andon.identity.models import User
 from andon.notifications.models import Notification
@@ -19,14 +19,14 @@ def notify(session: Session, user: User, kind: str, message: Message, key: str, 
            instance_id: int | None = None, task_id: int | None = None,
            now: datetime | None = None) -> Notification | None:
     """Notify a person once per key; return None when that key was notified before."""
-    if session.scalar(select(Notification.id).where(Notification.key == key)) is not None:
+    note, created = insert_once(
+        session, Notification(key=key, user_id=user.id, kind=kind, message=message.msgid,
+                              params=dict(message.params), instance_id=instance_id,
+                              task_id=task_id, created_at=now or utcnow(),
+                              email_state="pending" if _by_email(user) else "none"),
+        lambda: session.scalar(select(Notification).where(Notification.key == key)))
+    if not created:
         return None
-    note = Notification(key=key, user_id=user.id, kind=kind, message=message.msgid,
-                        params=dict(message.params), instance_id=instance_id, task_id=task_id,
-                        created_at=now or utcnow(),
-                        email_state="pending" if _by_email(user) else "none")
-    session.add(note)
-    session.flush()
     if _by_email(user):
         jobs.schedule(session, "email", f"email:{key}", note.created_at, {"notification": note.id},
                       instance_id=instance_id, task_id=task_id)
