@@ -6,8 +6,8 @@ so mistakes name the element):
 - ``deadline``: the time the step may take, ISO 8601 (``P2D``, ``PT4H``);
 - ``deadline_time``: ``working`` (default, in the flow's business calendar) or
   ``calendar`` (on the clock);
-- ``remind_before``: remind the owners this long before the due time
-  (``PT4H, PT1H``);
+- ``remind_before``: remind the owners this long before the due time, counted in
+  the deadline's own time (``PT4H, PT1H``); reminders before the task began are dropped;
 - ``escalation``: levels after the due time, each with its delay, e.g.
   ``PT0S notify manager:assignee; P1D reassign manager:assignee;
   P2D complete decision=reject``.
@@ -125,9 +125,10 @@ def plan(session: Session, task: Task, timing: Timing, calendar: Calendar,
         return
     task.due_at = calendar.add(now, timing.deadline, working=timing.working)
     for index, before in enumerate(timing.reminders):
-        at = max(now, _back(task.due_at, before))
-        jobs.schedule(session, "remind", f"remind:{task.id}:{index}", at, {"index": index},
-                      instance_id=task.instance_id, task_id=task.id)
+        at = reminder_time(calendar, task.due_at, before, timing.working)
+        if at > now:  # a reminder due before the task existed would only be noise
+            jobs.schedule(session, "remind", f"remind:{task.id}:{index}", at, {"index": index},
+                          instance_id=task.instance_id, task_id=task.id)
     for level, step in enumerate(timing.escalation):
         at = calendar.add(task.due_at, step.delay, working=timing.working) \
             if step.delay.days or step.delay.seconds else task.due_at
@@ -136,9 +137,22 @@ def plan(session: Session, task: Task, timing: Timing, calendar: Calendar,
                       instance_id=task.instance_id, task_id=task.id)
 
 
-def _back(moment: datetime, duration: Duration) -> datetime:
-    """Return the moment a calendar duration before another."""
-    return moment - timedelta(days=duration.days, seconds=duration.seconds)
+def reminder_time(calendar: Calendar, due: datetime, before: Duration,
+                  working: bool) -> datetime:
+    """Return the latest moment from which ``before`` (working) time still fits before ``due``."""
+    clock_time = timedelta(days=before.days, seconds=before.seconds)
+    if not working:
+        return due - clock_time
+    early = due - clock_time * 7 - timedelta(days=40)  # wide enough for weekends and holidays
+    late = due
+    while late - early > timedelta(seconds=1):  # calendar.add is monotonic in its start
+        middle = early + (late - early) / 2
+        if calendar.add(middle, before, working=True) <= due:
+            early = middle
+        else:
+            late = middle
+    whole = late.replace(microsecond=0)  # the boundary, to the second, if it still fits
+    return whole if calendar.add(whole, before, working=True) <= due else early
 
 
 def status(task: Task, now: datetime) -> str | None:

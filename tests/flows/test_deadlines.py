@@ -84,11 +84,11 @@ def test_reminder_then_escalations_fire_once_each(session, people, worker):
     review = review_of(instance)
     assert review.due_at.astimezone(SHANGHAI) == at("2026-03-04T10:00")
 
-    worker(at("2026-03-03T17:00"))
+    worker(at("2026-03-03T14:59"))
     assert notes(session, "pm") == []
-    worker(at("2026-03-04T06:01"))  # four hours before, on the clock
+    worker(at("2026-03-03T15:00"))  # four working hours before: 15:00–18:00 and 09:00–10:00
     assert notes(session, "pm") == ["reminder"]
-    worker(at("2026-03-04T07:00"))  # runs the reminder's email item, reminds nobody again
+    worker(at("2026-03-03T16:00"))  # runs the reminder's email item, reminds nobody again
     assert notes(session, "pm") == ["reminder"]
 
     worker(at("2026-03-04T10:00"))  # level 1: the starter's manager
@@ -221,3 +221,20 @@ def test_people_an_escalation_told_may_open_the_record(session, people, worker):
     worker(at("2026-03-05T10:00"))  # level 2 tells the delivery directors
     assert notes(session, "director") == ["escalation"]
     assert queries.can_view(session, instance, people["director"])
+
+
+@pytest.mark.parametrize(("due", "before", "working", "expected"), [
+    ("2026-03-06T10:00", "PT4H", True, "2026-03-05T15:00"),   # Friday: back into Thursday
+    ("2026-03-09T10:00", "PT2H", True, "2026-03-06T17:00"),   # Monday: back over the weekend
+    ("2026-02-24T10:00", "P1D", True, "2026-02-14T10:00"),    # over 春节 to the make-up Saturday
+    ("2026-03-06T10:00", "PT4H", False, "2026-03-06T06:00"),  # calendar time: on the clock
+])
+def test_reminders_count_back_in_the_deadlines_own_time(due, before, working, expected):
+    import json
+
+    from andon.flows.calendars import load_calendar, parse_duration
+
+    calendar = load_calendar(json.loads(Path("definitions/calendars/cn-mainland.json")
+                                        .read_text()), "cn")
+    moment = deadlines.reminder_time(calendar, at(due), parse_duration(before), working)
+    assert moment.astimezone(SHANGHAI) == at(expected)

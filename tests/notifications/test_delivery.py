@@ -20,7 +20,7 @@ REQUEST = {"title": "夜间导出 Nightly export", "project": "P", "reason": "R"
            "effort_days": "3", "customer_contact": "C"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STARTED = datetime(2026, 3, 2, 10, tzinfo=SHANGHAI)
-REMINDED = datetime(2026, 3, 4, 6, 30, tzinfo=SHANGHAI)
+REMINDED = datetime(2026, 3, 3, 15, 30, tzinfo=SHANGHAI)  # four working hours before
 
 
 def remind_pm(session, people, engine, tmp_path, settings) -> int:
