@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from andon import jobs
+from andon import clock, jobs
 from andon.database import make_engine, make_session_factory, utcnow
 from andon.i18n import Message
 from andon.identity.models import User
@@ -33,8 +33,9 @@ def work_until_done(url: str, now_iso: str) -> None:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     now = datetime.fromisoformat(now_iso)
-    while run_once(sessions, {"probe": effect}, now):
-        pass
+    with clock.frozen(now):  # leases are taken and checked on andon's clock
+        while run_once(sessions, {"probe": effect}, now):
+            pass
     engine.dispose()
 
 
@@ -43,8 +44,9 @@ def claim_and_hang(url: str, now_iso: str, ready) -> None:
     from datetime import datetime
 
     sessions = make_session_factory(make_engine(url))
-    with sessions() as session:
-        jobs.claim(session, datetime.fromisoformat(now_iso), "stuck", limit=20)
+    now = datetime.fromisoformat(now_iso)
+    with clock.frozen(now), sessions() as session:
+        jobs.claim(session, now, "stuck", limit=20)
         session.commit()
     ready.set()
     signal.pause()
