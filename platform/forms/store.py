@@ -22,11 +22,6 @@ def deploy_form(session: Session, source: str, filename: str,
     return catalog.publish(session, "form", spec.key, spec.title, source, compiled, user_id)
 
 
-def form_spec(session: Session, key: str) -> FormSpec:
-    """Return the published form with this key."""
-    return FormSpec(**catalog.current(session, "form", key).content)
-
-
 def form_spec_at(session: Session, version_id: int) -> FormSpec:
     """Return the form as it was in one version, as tasks and records made with it need."""
     version = session.get(catalog.DefinitionVersion, version_id)

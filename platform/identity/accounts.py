@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from andon.errors import AndonError, NotFound
+from andon.errors import AndonError
 from andon.i18n import N_
 from andon.identity.models import ROLES, Group, OrgUnit, User, UserRole
 
@@ -61,14 +61,6 @@ def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16))
 
 
-def user_by_name(session: Session, username: str) -> User:
-    """Return the user with this name or raise NotFound."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound(N_("No user named %(username)s."), username=username)
-    return user
-
-
 def ensure_group(session: Session, key: str, name: str) -> Group:
     """Return the group with this key, creating it when missing."""
     group = session.scalar(select(Group).where(Group.key == key))
@@ -88,10 +80,3 @@ def ensure_org_unit(session: Session, key: str, name: str,
         session.add(unit)
         session.flush()
     return unit
-
-
-def users_with_role(session: Session, role: str) -> list[User]:
-    """Return the active users holding a role."""
-    query = (select(User).join(UserRole).where(UserRole.role == role, User.active)
-             .order_by(User.username))
-    return list(session.scalars(query))
