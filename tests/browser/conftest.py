@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ANDON = ROOT / ".venv" / "bin" / "andon"
@@ -86,6 +86,17 @@ def serve(demo: Demo, tmp_path: Path) -> Iterator[Callable[..., str]]:
 def server(serve: Callable[..., str]) -> str:
     """Run `andon serve` on a free port and return the URL it prints."""
     return serve()
+
+
+def follow(page: Page, link: Locator) -> None:
+    """Click a boosted link or button and wait until htmx has drawn the new page.
+
+    The old `main` is marked first, so a next click can never land on the page
+    being replaced (which would start a second request racing the first).
+    """
+    page.locator("main").evaluate("main => { main.dataset.replaced = 'no'; }")
+    link.click()
+    expect(page.locator("main[data-replaced]")).to_have_count(0)
 
 
 def run_worker_once(demo: Demo, **settings: str) -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from .conftest import follow
+
 TITLE = "迁移测试环境 Move the test environment to the new cluster"
 REASON = "客户用户数翻倍 The customer doubled its users"
-NAV_ZH = ["收件箱", "发起", "记录", "报表", "通知"]
-NAV_EN = ["Inbox", "Start", "Records", "Reports", "Notifications"]
+NAV_ZH = ["收件箱", "发起", "流程", "记录", "报表", "通知"]
+NAV_EN = ["Inbox", "Start", "Flows", "Records", "Reports", "Notifications"]
 
 
 def nav_links(page: Page) -> Locator:
@@ -45,10 +47,11 @@ def switch_language(page: Page, name: str, nav: list[str] | None = None) -> None
 
 def open_task(page: Page, step: str) -> None:
     """Open the inbox and the task at `step` for the change request of this test."""
-    nav_links(page).first.click()
+    follow(page, nav_links(page).first)
     row = page.locator("table.list tbody tr").filter(has_text=TITLE)
-    row.get_by_role("link", name=step).click()
+    follow(page, row.get_by_role("link", name=step))
     expect(page.locator("h1")).to_have_text(step)
+    expect(page).to_have_url(re.compile(r"/tasks/\d+$"))  # htmx pushes it after the swap
 
 
 def decide(page: Page, decision: str, comment: str) -> None:
@@ -168,7 +171,7 @@ def test_change_request_is_approved_by_pm_and_director(
     logout(page)
     login(page, "engineer1", passwords["engineer1"])
     expect(nav_links(page)).to_have_text([re.compile(rf"^\s*{word}") for word in NAV_ZH])
-    page.locator("header nav").get_by_role("link", name="记录").click()
+    follow(page, page.locator("header nav").get_by_role("link", name="流程"))
     page.get_by_role("link", name=TITLE).click()
     expect(page).to_have_url(instance_url)
     expect(page.locator(".meta .state-completed")).to_be_visible()
@@ -179,7 +182,7 @@ def test_change_request_is_approved_by_pm_and_director(
     # 6. A leader reads the open-tasks report, with the way it is computed.
     logout(page)
     login(page, "leader", passwords["leader"])
-    page.locator("header nav").get_by_role("link", name="Reports").click()
+    follow(page, page.locator("header nav").get_by_role("link", name="Reports"))
     page.get_by_role("link", name="Open tasks by step").click()
     expect(page.locator("h1")).to_have_text("Open tasks by step")
     report = page.locator("table.report")

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import run_worker_once
+from .conftest import follow, run_worker_once
 from .test_change_approval import login, logout
 
 TITLE = "升级数据库 Upgrade the database"
@@ -43,7 +43,7 @@ def test_an_overdue_task_is_flagged_escalated_and_reassigned(page: Page, serve, 
     expect(row).to_contain_text("of working time late")
     shot(page, "overdue-inbox-pm")
 
-    page.locator("header nav").get_by_role("link", name="Notifications").click()
+    follow(page, page.locator("header nav").get_by_role("link", name="Notifications"))
     escalation = page.locator(".notes li").filter(has_text="Overdue:").filter(has_text=TITLE)
     expect(escalation).to_have_count(1)  # the worker ran twice over it: one notification
     shot(page, "overdue-notifications-pm")
