@@ -12,6 +12,8 @@
 | ANDON_SMTP_HOST | (email off) | SMTP server; also ANDON_SMTP_PORT, _USER, _PASSWORD, _FROM, … |
 | ANDON_CLOCK_OFFSET | (none) | ISO 8601 duration, e.g. P3D: run ahead of real time (demos, tests) |
 | ANDON_WORKER_INTERVAL | 5 | seconds between runs of the background worker |
+| ANDON_OUTBOUND_ALLOW_PRIVATE | 0 | 1: webhooks may call loopback and private addresses |
+| ANDON_UPLOAD_MAX_BYTES | 20971520 | largest attached file (also _FOLDER, _TYPES: files.py) |
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from andon.files import UploadSettings
 from andon.i18n import DEFAULT_LOCALE
 from andon.notifications.mailer import SmtpSettings
 
@@ -41,6 +44,8 @@ class Config:
     base_url: str = "http://127.0.0.1:5000"
     smtp: SmtpSettings | None = None
     clock_offset: timedelta = timedelta(0)
+    outbound_private: bool = False
+    uploads: UploadSettings | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -62,6 +67,8 @@ class Config:
                    base_url=env.get("ANDON_BASE_URL", "http://127.0.0.1:5000"),
                    smtp=SmtpSettings.from_env(env),
                    clock_offset=_offset(env.get("ANDON_CLOCK_OFFSET", "")),
+                   outbound_private=env.get("ANDON_OUTBOUND_ALLOW_PRIVATE", "0") == "1",
+                   uploads=UploadSettings.from_env(env, instance),
                    extra=overrides)
 
 

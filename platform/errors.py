@@ -54,5 +54,16 @@ class InvalidSubmission(AndonError):
         super().__init__(N_("Please correct the fields marked below."))
 
 
+class Undelivered(AndonError):
+    """Something could not be sent or done now; ``temporary`` says whether trying later may help.
+
+    The worker retries a temporary failure with backoff and shows a lasting one.
+    """
+
+    def __init__(self, msgid: str, *, temporary: bool = False, **params: Any) -> None:
+        super().__init__(msgid, **params)
+        self.temporary = temporary
+
+
 class StaleInstance(Conflict):
     """Someone changed the same flow instance at the same time."""

@@ -3,7 +3,9 @@
 Text is parsed with :mod:`ast` and the tree is walked by hand; only the node
 types and functions listed here exist. There is no attribute access, no import,
 no loop and no ``eval``: a ``__class__`` escape has nothing to stand on. Size,
-depth, step count, exponents and produced sequences are bounded.
+depth, step count, exponents and produced sequences are bounded. Dates,
+date-times and durations come from :mod:`andon.temporal`. docs/expressions.md
+describes the language.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from andon import temporal
 from andon.errors import AndonError
 from andon.i18n import N_
 
@@ -28,6 +31,7 @@ MAX_INT_BITS = 4096
 MAX_SEQUENCE = 10000
 
 _SCALARS = (str, int, float, bool, type(None))
+_ORDERED = (*_SCALARS, *temporal.TEMPORAL)
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -70,19 +74,24 @@ class ExpressionError(AndonError):
     """An expression or script is malformed, not allowed, or failed to evaluate."""
 
 
-def _scalar(name: str, value: Any) -> Any:
+def _scalar(name: str, value: Any, allowed: tuple[type, ...] = _SCALARS) -> Any:
     """Return ``value`` if it is a plain scalar, else refuse it for function ``name``."""
-    if not isinstance(value, _SCALARS):
+    if not isinstance(value, allowed):
         raise TypeError(f"{name}() takes a number, text, boolean or None")
     return value
 
 
 def _min_max(pick: Callable[..., Any]) -> Callable[..., Any]:
-    """Return ``min`` or ``max`` restricted to scalar items."""
+    """Return ``min`` or ``max`` restricted to scalar, date and duration items."""
     def call(*args: Any) -> Any:
         items = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
-        return pick([_scalar(pick.__name__, item) for item in items])
+        return pick([_scalar(pick.__name__, item, _ORDERED) for item in items])
     return call
+
+
+def _str(value: Any) -> str:
+    """Return a scalar as text; dates and durations as ISO 8601."""
+    return str(temporal.to_json(_scalar("str", value, _ORDERED)))
 
 
 def _round(value: Any, digits: int | None = None) -> Any:
@@ -105,8 +114,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len, "abs": abs, "min": _min_max(min), "max": _min_max(max), "round": _round,
     "sum": lambda items: sum(_scalar("sum", i) for i in items),
     "int": int, "float": float, "bool": bool,
-    "str": lambda value: str(_scalar("str", value)),
+    "str": _str,
     "lower": _text("lower", str.lower), "upper": _text("upper", str.upper),
+    **temporal.FUNCTIONS,
 }
 
 
@@ -305,6 +315,8 @@ def _precheck(op: ast.operator, left: Any, right: Any) -> None:
         raise ValueError(f"exponent larger than {MAX_EXPONENT}")
     if isinstance(op, ast.Mod) and isinstance(left, str):
         raise TypeError("text formatting with % is not supported")
+    if isinstance(op, (ast.Add, ast.Sub)):
+        temporal.add(left, right)
     seq, count = (left, right) if isinstance(right, int) else (right, left)
     if isinstance(op, ast.Mult) and isinstance(seq, (str, list, tuple)) \
             and isinstance(count, int) and len(seq) * count > MAX_SEQUENCE:
@@ -327,9 +339,14 @@ def _tree(expression: Any) -> ast.Expression:
     return _compile(expression)
 
 
-def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate ``expression`` with names taken from ``context``."""
-    return _Evaluator(context).visit(_tree(expression))
+def evaluate(expression: str, context: Mapping[str, Any], zone: Any = None) -> Any:
+    """Evaluate ``expression`` with names from ``context``; today() and now() in ``zone``.
+
+    Without a zone they are in the installation's (ANDON_TIMEZONE).
+    """
+    tree = _tree(expression)
+    with temporal.local_time(zone):
+        return _Evaluator(context).visit(tree)
 
 
 def check(expression: str, names: Iterable[str] | None = None) -> None:
@@ -369,11 +386,18 @@ def check_assignments(script: str, names: Iterable[str] | None = None) -> None:
             known.add(name)
 
 
-def run_assignments(script: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    """Run ``name = expression`` lines in order; return the assigned names and values."""
+def run_assignments(script: str, context: Mapping[str, Any],
+                    zone: Any = None) -> dict[str, Any]:
+    """Run ``name = expression`` lines in order; return the assigned names and JSON values.
+
+    Later lines see a date as a date; the results hold it as ISO 8601 text, like a
+    form's date field, so task data stays JSON.
+    """
     results: dict[str, Any] = {}
     scope = dict(context)
     evaluator = _Evaluator(scope)
-    for name, value in _assignments(script):
-        scope[name] = results[name] = copy.deepcopy(evaluator.visit(value))
+    with temporal.local_time(zone):
+        for name, value in _assignments(script):
+            scope[name] = copy.deepcopy(evaluator.visit(value))
+            results[name] = temporal.to_json(scope[name])
     return results

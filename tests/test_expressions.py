@@ -1,8 +1,11 @@
 """The expression evaluator computes what admins write and nothing more."""
 
+import json
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 
-from andon import expressions
+from andon import clock, expressions
 from andon.expressions import ExpressionError, check, evaluate, run_assignments
 
 DATA = {"decision": "approve", "effort": 12, "data": {"x": [3, 4]}, "name": "Ada"}
@@ -159,3 +162,122 @@ def test_check_assignments_knows_earlier_targets():
     expressions.check_assignments("a = effort\nb = a + 1", names=["effort"])
     with pytest.raises(ExpressionError, match="Unknown name 'c'"):
         expressions.check_assignments("a = 1\nb = c", names=[])
+
+
+# Dates, date-times and durations
+
+FORM = {"acceptance_date": "2026-05-04", "kickoff": "2026-04-27",
+        "go_live": "2026-05-01T10:00+08:00", "blank": ""}
+NOON_UTC = datetime(2026, 5, 1, 20, 0, tzinfo=UTC)  # already 2 May in Shanghai
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('date(acceptance_date) - duration("P2D")', date(2026, 5, 2)),
+    ('date(acceptance_date) + duration("P1W")', date(2026, 5, 11)),
+    ("days(date(acceptance_date) - date(kickoff))", 7),
+    ('hours(datetime(go_live) - datetime("2026-05-01T00:00Z"))', 2),
+    ('hours(duration("P1DT6H")) + minutes(duration("PT1M"))', 31),
+    ('days(duration("PT36H"))', 1.5),
+    ('datetime(go_live) + duration("PT4H") == datetime("2026-05-01T06:00Z")', True),
+    ('date(acceptance_date) > date(kickoff) and duration("P1D") < duration("PT25H")', True),
+    ('duration("P1D") * 3 - duration("PT12H")', timedelta(days=2, hours=12)),
+    ('duration("P1D") / duration("PT6H")', 4.0),
+    ('duration("-P1D") + duration("P2D")', timedelta(days=1)),
+    ("[year(date(kickoff)), month(date(kickoff)), day(date(kickoff))]", [2026, 4, 27]),
+    ("weekday(date(acceptance_date))", 1),  # Monday
+    ("date(datetime(go_live))", date(2026, 5, 1)),
+    ('datetime(date(kickoff), "Asia/Shanghai")',
+     datetime(2026, 4, 26, 16, 0, tzinfo=UTC)),
+    ("max(date(kickoff), date(acceptance_date))", date(2026, 5, 4)),
+    ('str(date(kickoff)) + " " + str(duration("P1DT90M"))', "2026-04-27 P1DT1H30M"),
+    ("date(acceptance_date) == acceptance_date", False),  # a date is not its text
+])
+def test_dates_and_durations_compute(text, expected):
+    assert evaluate(text, FORM) == expected
+
+
+def test_today_and_now_read_andons_clock_in_the_given_zone():
+    with clock.frozen(NOON_UTC):
+        assert evaluate("today()", {}) == date(2026, 5, 1)
+        assert evaluate("today()", {}, zone="Asia/Shanghai") == date(2026, 5, 2)
+        assert evaluate('today("Asia/Shanghai")', {}) == date(2026, 5, 2)
+        assert evaluate("now()", {}) == NOON_UTC
+        assert evaluate('now() - duration("PT1H") < now()', {}) is True
+        assert evaluate("date(acceptance_date) - today()", FORM) == timedelta(days=3)
+
+
+@pytest.mark.parametrize(("text", "complaint"), [
+    ('date("99999-01-01")', "YYYY-MM-DD"),
+    ('date("2026-02-30")', "day is out of range"),
+    ("date(blank)", "YYYY-MM-DD"),
+    ("date(3)", "takes text"),
+    ('date("9999-12-31") + duration("P1D")', "out of range"),
+    ('date("0001-01-01") - duration("P1D")', "out of range"),
+    ('duration("P9999999999D")', "ISO 8601 duration"),
+    ('duration("P1D") * 10 ** 9', "magnitude"),
+    ('duration("P1D") * 1e308', "operator '*' failed"),
+    ('duration("P1D") / 0', "by zero"),
+    ('min(date(kickoff), 3)', "min() failed"),
+    ('duration("P999999999D") + duration("P999999999D")', "magnitude"),
+    ('duration("P1M")', "years and months"),
+    ('duration("P1Y2D")', "years and months"),
+    ('duration("PT")', "ISO 8601 duration"),
+    ('duration("P" + "9" * 5000 + "D")', "at most 64 characters"),
+    ('date(acceptance_date) + duration("PT4H")', "whole days"),
+    ('datetime("2026-05-01T10:00")', "add one, such as 2026-05-01T10:00+08:00"),
+    ('datetime("tomorrow")', "ISO 8601 date-time"),
+    ('date(acceptance_date) < datetime(go_live)', "can't compare"),
+    ('today("../../etc/passwd")', "unknown time zone"),
+    ('now("Mars/Olympus")', "unknown time zone"),
+    ("days(3)", "takes a duration"),
+    ("year(kickoff)", "takes a date"),
+    ("date(kickoff) ** 2", "operator '**'"),
+    ("len(date(kickoff))", "len()"),
+    ("sum([duration('P1D')])", "sum()"),
+])
+def test_bad_dates_and_durations_fail_clearly(text, complaint):
+    with pytest.raises(ExpressionError) as info:
+        evaluate(text, FORM)
+    assert complaint in str(info.value)
+    assert "column" in str(info.value)
+
+
+@pytest.mark.parametrize("text", [
+    "date(kickoff).__class__", "date.__globals__", "date(kickoff).replace(year=1)",
+    "today().fromisoformat('x')", "duration('P1D').max",
+])
+def test_date_values_offer_no_attributes(text):
+    with pytest.raises(ExpressionError) as info:
+        evaluate(text, FORM)
+    assert "attribute access" in str(info.value)
+
+
+def test_date_functions_are_no_values():
+    with pytest.raises(ExpressionError, match="Unknown name 'date'"):
+        evaluate("[date]", FORM)
+
+
+def test_assignments_store_dates_and_durations_as_iso_text():
+    with clock.frozen(NOON_UTC):
+        results = run_assignments(
+            "due = date(acceptance_date) - duration('P2D')\n"
+            "window = days(due - date(kickoff))\n"
+            "slack = due - date(kickoff)\n"
+            "marks = [now(), {'at': datetime(go_live)}]\n"
+            "late = -duration('PT90M')\n", FORM, zone="Asia/Shanghai")
+    assert results == {"due": "2026-05-02", "window": 5, "slack": "P5D",
+                       "marks": ["2026-05-02T04:00:00+08:00", {"at": "2026-05-01T10:00:00+08:00"}],
+                       "late": "-PT1H30M"}
+    json.dumps(results)  # what the engine stores in instance.data
+    assert evaluate("date(due) - date(kickoff) == duration(slack)", {**FORM, **results})
+
+
+def test_today_without_a_zone_is_the_installations_day():
+    from andon import temporal
+
+    late_evening_utc = datetime(2026, 5, 1, 20, 30, tzinfo=UTC)  # already 2 May in Shanghai
+    with clock.frozen(late_evening_utc):
+        assert evaluate('today() == date("2026-05-01")', {})  # tests run in UTC
+        temporal.use_installation_zone("Asia/Shanghai")  # as create_app does from the config
+        assert evaluate('today() == date("2026-05-02")', {})
+        assert evaluate('today("UTC") == date("2026-05-01")', {})
