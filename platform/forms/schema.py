@@ -12,21 +12,19 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from jsonschema import Draft202012Validator
 
 from andon.errors import InvalidDefinition
+from andon.forms import widget_checks, widgets
 from andon.i18n import N_, localize
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_DEPTH = 24
 MAX_NODES = 5000
 MAX_PATTERN_LENGTH = 500
-WIDGETS = frozenset(
-    {"text", "textarea", "select", "radio", "checkbox", "date", "number", "email", "url", "tel"}
-)
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Keywords whose values are data, not subschemas: never look for $ref inside.
 DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
@@ -42,6 +40,7 @@ class FormSpec:
     title: dict[str, str]
     schema: dict[str, Any]
     layout: dict[str, Any]
+    orders: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def properties(self) -> dict[str, dict[str, Any]]:
@@ -55,7 +54,7 @@ class FormSpec:
 
     def order(self) -> list[str]:
         """Return property names in layout order, unlisted ones after in schema order."""
-        names = list(self.properties)
+        names = in_order(self.properties, self.orders)
         listed = [n for n in self.layout.get("order", []) if n in names]
         return listed + [n for n in names if n not in listed]
 
@@ -68,7 +67,8 @@ class FormSpec:
         text = self.field_layout(name).get("label")
         if text:
             return localize(text, locale)
-        return str(self.properties.get(name, {}).get("title") or name)
+        prop = self.properties.get(name)
+        return str((prop.get("title") if isinstance(prop, dict) else None) or name)
 
     def title_in(self, locale: str) -> str:
         """Return the form title in ``locale``."""
@@ -90,7 +90,7 @@ def check_definition(data: dict[str, Any], filename: str) -> FormSpec:
         _fail(filename, problems)
     title = data["title"]
     titles = {"en": title} if isinstance(title, str) else dict(title)
-    return FormSpec(data["key"], titles, schema, dict(layout))
+    return FormSpec(data["key"], titles, schema, dict(layout), property_orders(schema))
 
 
 def _fail(filename: str, problems: list[Problem]) -> NoReturn:
@@ -254,6 +254,8 @@ def _check_layout(layout: dict[str, Any], schema: dict[str, Any]) -> list[Proble
             problems.append((path, "The field layout must be an object."))
         else:
             problems += _check_field_layout(entry, path, schema["properties"][name])
+            problems += widget_checks.problems(entry, path, name, schema["properties"][name],
+                                               names)
     return problems
 
 
@@ -263,8 +265,8 @@ def _check_field_layout(entry: dict[str, Any], path: str, prop: Any) -> list[Pro
     for text_key in ("label", "placeholder", "help"):
         problems += _check_text(entry.get(text_key), _join(path, text_key))
     widget = entry.get("widget")
-    if widget is not None and widget not in WIDGETS:
-        known = ", ".join(sorted(WIDGETS))
+    if widget is not None and widget not in widgets.names():
+        known = ", ".join(sorted(widgets.names()))
         problems.append((_join(path, "widget"), f"Unknown widget {widget!r}; use one of {known}."))
     options = entry.get("options", {})
     if not isinstance(options, dict):
@@ -276,6 +278,28 @@ def _check_field_layout(entry: dict[str, Any], path: str, prop: Any) -> list[Pro
             problems.append((option_path, f"{value!r} is not one of the field's values."))
         problems += _check_text(text, option_path, required=True)
     return problems
+
+
+def property_orders(schema: dict[str, Any]) -> dict[str, list[str]]:
+    """Return the written order of every object's properties, by their sorted names.
+
+    Stored definitions are compiled with sorted keys, so the order an administrator
+    wrote the fields in is kept here and ``in_order`` restores it.
+    """
+    return {_order_key(value): [str(name) for name in value]
+            for _, key, value in _walk_schema(schema, "$.schema")
+            if key == "properties" and isinstance(value, dict) and value}
+
+
+def in_order(props: dict[str, Any], orders: dict[str, list[str]]) -> list[str]:
+    """Return the names of ``props`` in the order they were written, if it is known."""
+    written = orders.get(_order_key(props))
+    return [n for n in written if n in props] if written else list(props)
+
+
+def _order_key(props: dict[str, Any]) -> str:
+    """Return the key under which the order of a set of property names is kept."""
+    return "\x1f".join(sorted(map(str, props)))
 
 
 def option_values(prop: Any) -> list[Any]:

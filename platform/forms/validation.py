@@ -2,8 +2,9 @@
 
 Validators are compiled once per distinct schema and cached by a hash of the
 schema's canonical JSON. Every error becomes a translatable ``Message`` keyed
-by the top-level field it concerns; errors about the whole object are keyed
-by ``FORM_ERROR``. User input never raises.
+by the input name of the exact value it concerns (``items[0][qty]``, see
+``andon.forms.names``); errors about the whole form are keyed by
+``FORM_ERROR``. The renderer names each by its label. User input never raises.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from andon.forms.fields import coerce, number_text
+from andon.forms import widget_rules
+from andon.forms.coercion import coerce, number_text
+from andon.forms.names import CHOICE as CHOSEN_KEY
+from andon.forms.names import child, flatten
 from andon.forms.schema import FormSpec
+from andon.forms.shapes import FormValidator
 from andon.i18n import N_, Message
 
 FORM_ERROR = "__form__"
@@ -42,7 +47,15 @@ LIMIT_MESSAGES = {
 }
 FORMAT_MESSAGES = {
     "date": N_("Enter a date as YYYY-MM-DD."),
+    "date-time": N_("Enter a date and a time."),
+    "time": N_("Enter a time as HH:MM."),
     "email": N_("Enter an email address."),
+    "uri": N_("Enter a full web address, such as https://example.com."),
+}
+ARRAY_MESSAGES = {
+    "minItems": N_("Add at least %(limit)s rows."),
+    "maxItems": N_("Keep at most %(limit)s rows."),
+    "uniqueItems": N_("Each row must be different."),
 }
 
 
@@ -52,46 +65,90 @@ def schema_hash(schema: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def validator_for(schema: Mapping[str, Any]) -> Draft202012Validator:
+def validator_for(schema: Mapping[str, Any]) -> Any:
     """Return the compiled validator of ``schema``, the same object for an equal schema."""
+    known = _by_identity.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
     canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return _compiled(schema_hash(schema), canonical)
+    validator = _compiled(hashlib.sha256(canonical.encode()).hexdigest(), canonical)
+    if len(_by_identity) >= 256:
+        _by_identity.pop(next(iter(_by_identity)))
+    _by_identity[id(schema)] = (schema, validator)  # the schema is kept, so its id stays its own
+    return validator
+
+
+_by_identity: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
 
 @lru_cache(maxsize=256)
-def _compiled(digest: str, canonical: str) -> Draft202012Validator:
+def _compiled(digest: str, canonical: str) -> Any:
     """Compile the schema whose canonical JSON is ``canonical`` (``digest`` is the cache key)."""
-    return Draft202012Validator(
-        json.loads(canonical), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    return FormValidator(json.loads(canonical), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def validate(spec: FormSpec, data: Mapping[str, Any]) -> dict[str, Message]:
-    """Return one Message per field whose value breaks the schema (empty if valid)."""
+def validate(spec: FormSpec, data: Mapping[str, Any],
+             form: Mapping[str, Any] | None = None) -> dict[str, Message]:
+    """Return one Message per value that breaks the schema, by input name (empty if valid).
+
+    ``form`` (the submitted form) tells which alternative of a oneOf/anyOf the user chose.
+    """
     errors: dict[str, Message] = {}
     for error in validator_for(spec.schema).iter_errors(dict(data)):
-        for name, message in _describe(error):
+        for name, message in _describe(error, form or {}):
             errors.setdefault(name, message)
-    return errors
+    return widget_rules.drop_hidden(spec, data, errors)
 
 
 def validate_submission(
-    spec: FormSpec, form: Mapping[str, str]
+    spec: FormSpec, form: Mapping[str, str], timezone: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Message]]:
     """Return the typed data of a submission and its errors; coercion errors win per field."""
-    data, coerce_errors = coerce(spec, form)
-    errors = validate(spec, data)
+    data, coerce_errors = coerce(spec, form, timezone)
+    data = widget_rules.settle(spec, data)  # hidden fields dropped, computed ones the server's
+    errors = validate(spec, data, form)
+    for name in coerce_errors:  # a value that could not be read has no other error worth showing
+        errors.pop(name, None)
     errors.update(coerce_errors)
-    return data, errors
+    return data, widget_rules.drop_hidden(spec, data, errors)
 
 
-def _describe(error: ValidationError) -> list[tuple[str, Message]]:
-    """Return (field name, Message) pairs for one validation error."""
-    if error.validator in ("required", "dependentRequired") and not error.absolute_path:
-        return [(name, Message(N_("This field is required."))) for name in _missing(error)]
-    path = list(error.absolute_path)
-    name = str(path[0]) if path else FORM_ERROR
-    return [(name, message_for(error))]
+def _describe(error: ValidationError, form: Mapping[str, Any]) -> list[tuple[str, Message]]:
+    """Return (input name, Message) pairs for one validation error."""
+    where = _name(error.absolute_path)
+    if error.validator in ("required", "dependentRequired"):
+        missing = _missing(error)
+        return [(child(where, name), Message(N_("This field is required."))) for name in missing
+                ] or [(where or FORM_ERROR, Message(GENERIC))]
+    if error.validator in ("oneOf", "anyOf") and error.context and _object_branches(error):
+        branch = _chosen_branch(error.context, flatten(form).get(child(where, CHOSEN_KEY)))
+        return [pair for sub in branch for pair in _describe(sub, form)]
+    return [(where or FORM_ERROR, message_for(error))]
+
+
+def _name(path: Any) -> str:
+    """Return the input name of a JSON path."""
+    name = ""
+    for key in path:
+        name = child(name, key)
+    return name
+
+
+def _object_branches(error: ValidationError) -> bool:
+    """Tell whether a oneOf/anyOf error is about alternatives of objects (not of consts)."""
+    branches = error.validator_value
+    return isinstance(branches, list) and isinstance(error.instance, dict) and not all(
+        isinstance(b, dict) and "const" in b for b in branches)
+
+
+def _chosen_branch(context: list[ValidationError], choice: str | None) -> list[ValidationError]:
+    """Return the errors of the alternative the user chose, else of the one closest to valid."""
+    by_branch: dict[Any, list[ValidationError]] = {}
+    for sub in context:
+        by_branch.setdefault(sub.schema_path[0] if sub.schema_path else 0, []).append(sub)
+    if choice is not None and choice.isdigit() and int(choice) in by_branch:
+        return by_branch[int(choice)]
+    return min(by_branch.values(), key=len)
 
 
 def _missing(error: ValidationError) -> list[str]:
@@ -100,8 +157,7 @@ def _missing(error: ValidationError) -> list[str]:
     wanted: Any = error.validator_value
     if error.validator == "dependentRequired":
         wanted = [n for present, needs in wanted.items() if present in instance for n in needs]
-    missing = [str(n) for n in wanted if n not in instance]
-    return missing or [FORM_ERROR]
+    return [str(n) for n in wanted if n not in instance]
 
 
 def message_for(error: ValidationError) -> Message:
@@ -145,10 +201,16 @@ def _choice_message(error: ValidationError) -> Message:
     return Message(CHOICE)
 
 
+def _array_message(error: ValidationError) -> Message:
+    """Return the message for a table with too few, too many or repeated rows."""
+    return Message(ARRAY_MESSAGES[str(error.validator)], {"limit": error.validator_value})
+
+
 _BUILDERS: dict[str, Callable[[ValidationError], Message]] = {
     "type": _type_message,
     "format": _format_message,
     "pattern": lambda _error: Message(N_("Enter a value in the expected format.")),
     **{keyword: _limit_message for keyword in LIMIT_MESSAGES},
+    **{keyword: _array_message for keyword in ARRAY_MESSAGES},
     **{keyword: _choice_message for keyword in ("enum", "const", "oneOf", "anyOf")},
 }

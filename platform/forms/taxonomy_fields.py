@@ -1,0 +1,187 @@
+"""Form fields whose options come from a taxonomy: checking, picking, validating, reading.
+
+A string property becomes a taxonomy field through its layout entry:
+``{"widget": "taxonomy", "taxonomy": "causes", "levels": 3, "leaf_only": true}``.
+``levels`` cuts the tree below that depth; with ``leaf_only`` (the default)
+only the ends of the cut tree can be chosen. New values must be codes that
+are offered and not retired; a retired code already stored stays valid when
+it comes back unchanged, and reads as its path marked retired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from andon.errors import InvalidDefinition, NotFound
+from andon.forms import taxonomies
+from andon.forms.nodes import Fields, walk
+from andon.forms.schema import FormSpec
+from andon.i18n import N_, Message
+
+WIDGET = "taxonomy"
+RETIRED = N_("%(label)s (retired)")
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What a field's layout asks of its taxonomy."""
+
+    key: str
+    levels: int = taxonomies.MAX_DEPTH
+    leaf_only: bool = True
+
+    def offers(self, tree: taxonomies.Taxonomy, code: str) -> bool:
+        """Tell whether the picker offers ``code`` (retired or not)."""
+        node = tree.get(code)
+        if node is None or node.depth > self.levels:
+            return False
+        return not self.leaf_only or node.depth == self.levels or not node.children
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a picker."""
+
+    code: str
+    label: str
+    retired: bool = False
+
+
+def hints(spec: FormSpec) -> dict[str, Hint]:
+    """Return the taxonomy hint of every taxonomy field of a form, by field name."""
+    found = {}
+    for name in spec.order():
+        layout = spec.field_layout(name)
+        if layout.get("widget") == WIDGET and isinstance(layout.get("taxonomy"), str):
+            found[name] = Hint(layout["taxonomy"], int(layout.get("levels") or
+                                                       taxonomies.MAX_DEPTH),
+                               bool(layout.get("leaf_only", True)))
+    return found
+
+
+def check_form(session: Session, spec: FormSpec, filename: str) -> None:
+    """Refuse a form whose taxonomy fields are malformed or name a taxonomy that is missing."""
+    problems: list[tuple[str, str]] = []
+    for name in spec.order():
+        layout = spec.field_layout(name)
+        if layout.get("widget") == WIDGET:
+            problems += _field_problems(session, spec.properties[name], layout,
+                                        f"$.layout.fields.{name}")
+    if problems:
+        raise InvalidDefinition(N_("The form definition %(file)s is not valid."),
+                                problems=problems, file=filename)
+
+
+def _field_problems(session: Session, prop: Mapping[str, Any], layout: Mapping[str, Any],
+                    path: str) -> list[tuple[str, str]]:
+    """Return the problems of one taxonomy field's property and layout."""
+    problems = []
+    if prop.get("type") not in ("string", ["string", "null"], ["null", "string"]):
+        problems.append((path, "A taxonomy field must be a property of type string."))
+    levels = layout.get("levels", 1)
+    if not isinstance(levels, int) or isinstance(levels, bool) or not (
+            1 <= levels <= taxonomies.MAX_DEPTH):
+        problems.append((f"{path}.levels",
+                         f"Levels must be a whole number from 1 to {taxonomies.MAX_DEPTH}."))
+    if not isinstance(layout.get("leaf_only", True), bool):
+        problems.append((f"{path}.leaf_only", "leaf_only must be true or false."))
+    key = layout.get("taxonomy")
+    if not isinstance(key, str) or not key:
+        problems.append((f"{path}.taxonomy", "Name the taxonomy the options come from."))
+    elif not taxonomies.exists(session, key):
+        problems.append((f"{path}.taxonomy", f"There is no taxonomy named {key!r}; load it "
+                                             "first (definitions/taxonomies/)."))
+    return problems
+
+
+def validate_codes(session: Session, spec: FormSpec, data: Mapping[str, Any],
+                   previous: Mapping[str, Any] | None = None) -> dict[str, Message]:
+    """Return a Message per taxonomy field whose code may not be chosen.
+
+    ``previous`` is what the record held before: a retired code it already had
+    may stay when the record is saved again unchanged.
+    """
+    errors = {}
+    for name, hint in hints(spec).items():
+        code = data.get(name)
+        if not isinstance(code, str) or not code:
+            continue
+        try:
+            tree = taxonomies.current(session, hint.key)
+        except NotFound as missing:
+            errors[name] = missing.message
+            continue
+        kept = previous is not None and previous.get(name) == code
+        message = _code_message(tree, hint, code, kept)
+        if message is not None:
+            errors[name] = message
+    return errors
+
+
+def _code_message(tree: taxonomies.Taxonomy, hint: Hint, code: str,
+                  kept: bool) -> Message | None:
+    """Return why ``code`` may not be stored in a field, or None if it may."""
+    if tree.get(code) is None or (not hint.offers(tree, code) and not kept):
+        node = tree.get(code)
+        if node is not None and node.depth < hint.levels and node.children:
+            return Message(N_("Choose a more specific entry under %(label)s."),
+                           {"label": {loc: tree.label(code, loc) for loc in taxonomies.LOCALES}})
+        return Message(N_("%(code)s is not in the list; choose one of the listed options."),
+                       {"code": code})
+    if tree.is_retired(code) and not kept:
+        return Message(N_("%(label)s is retired and can no longer be chosen; choose another."),
+                       {"label": {loc: tree.label(code, loc) for loc in taxonomies.LOCALES}})
+    return None
+
+
+def pickers(session: Session, spec: FormSpec, built: Fields, locale: str) -> Fields:
+    """Give each taxonomy field its options, grouped by their parent's path, and its path."""
+    found = hints(spec)
+    for node in walk(list(built)):
+        if node.node == "field" and node.widget == WIDGET and node.name in found:
+            node.extra = _picker(session, node.value, found[node.name], locale)
+    return built
+
+
+def _picker(session: Session, value: str, hint: Hint, locale: str) -> dict[str, Any]:
+    """Return a picker's taxonomy, option groups (retired only when stored) and shown path."""
+    try:
+        tree = taxonomies.current(session, hint.key)
+    except NotFound:
+        return {"taxonomy": hint.key, "groups": [], "shown": ""}
+    groups: dict[str, list[Choice]] = {}
+    for node in tree.walk():
+        retired = tree.is_retired(node.code)
+        if hint.offers(tree, node.code) and (not retired or node.code == value):
+            group = tree.label(node.parent, locale) if node.parent else ""
+            groups.setdefault(group, []).append(Choice(node.code, node.text(locale), retired))
+    shown = tree.label(value, locale) if value else ""
+    if value and not any(c.code == value for g in groups.values() for c in g):
+        groups.setdefault("", []).append(Choice(value, shown, tree.is_retired(value)))
+    return {"taxonomy": hint.key, "groups": list(groups.items()), "shown": shown}
+
+
+def readable(session: Session, spec: FormSpec, data: Mapping[str, Any], locale: str,
+             translate: Callable[[str], str] = str) -> dict[str, Any]:
+    """Return the data with every taxonomy code replaced by its path, retired ones marked."""
+    shown = dict(data)
+    for name, hint in hints(spec).items():
+        code = data.get(name)
+        if isinstance(code, str) and code:
+            shown[name] = shown_code(session, hint.key, code, locale, translate)
+    return shown
+
+
+def shown_code(session: Session, key: str, code: str, locale: str,
+               translate: Callable[[str], str] = str) -> str:
+    """Return a stored code as readers see it: its path, marked when retired."""
+    text = taxonomies.label(session, key, code, locale)
+    try:
+        retired = taxonomies.current(session, key).is_retired(code)
+    except NotFound:
+        return text
+    return translate(RETIRED) % {"label": text} if retired else text
