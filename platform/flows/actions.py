@@ -8,16 +8,19 @@ instance's timeline with who, when and why.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon import audit, jobs
+from andon import audit, files, jobs
 from andon.database import utcnow
 from andon.errors import AndonError, Conflict, Forbidden
-from andon.flows import queries
+from andon.flows import announcements, copies, deadlines, queries, services
 from andon.flows.models import FlowInstance, Task
 from andon.flows.runtime import engine, one_writer, open_task, save
+from andon.forms.names import flatten
 from andon.i18n import N_, Message
 from andon.identity.models import User
 from andon.notifications.center import notify
@@ -80,12 +83,13 @@ def send_back(session: Session, task_id: int, user: User, step_id: str, reason: 
         engine.reset_to(workflow, target.spiff_id)
         _record(session, instance, user, "task.sent_back", task=task.id,
                 step_title=task.step_title, to=target.step_title, reason=reason)
+        announcements.acting(session, instance, user)
         save(session, instance, workflow)
     reopened = next((t for t in instance.tasks if t.state == "open" and t.step_id == step_id),
                     None)
     if reopened is None:
         raise Conflict(N_("The flow can only go back to a step it has passed."))
-    reopened.draft = {key: _text(value) for key, value in target.data.items()}
+    reopened.draft = flatten(target.data)
     return reopened
 
 
@@ -95,6 +99,40 @@ def save_draft(session: Session, task_id: int, user: User, form: Mapping[str, An
     task.draft = {key: value for key, value in form.items() if key != "csrf_token"}
     session.flush()
     return task
+
+
+def cc(session: Session, task_id: int, user: User, to: User, note: str = "") -> Task:
+    """Copy someone on a task, with an optional note; they are told and may follow it."""
+    task = open_task(session, task_id, user)
+    note = (note or "").strip()
+    if len(note) > MAX_REASON:
+        raise AndonError(N_("Please keep it under %(limit)s characters."), limit=MAX_REASON)
+    if to.id == user.id or not to.active:
+        raise Conflict(N_("Choose another active person to copy."))
+    with one_writer():
+        _record(session, task.instance, user, "task.cc.noted" if note else "task.cc",
+                task=task.id, step_title=task.step_title, to=to.display_name, reason=note)
+    params = {"name": user.display_name, "step": task.step_title, "title": task.instance.title,
+              "owner": copies.owner_name(task), "note": note}
+    message = (N_("%(name)s copied you on “%(step)s” of “%(title)s”: %(note)s") if note else
+               N_("%(name)s copied you on “%(step)s” of “%(title)s”, which waits for %(owner)s"))
+    notify(session, to, "cc", Message(message, params),
+           f"cc:{task.id}:{to.id}:{user.id}:{task.instance.lock_version}", task_id=task.id,
+           instance_id=task.instance_id)
+    return task
+
+
+def attach(session: Session, settings: files.UploadSettings, task_id: int, user: User,
+           stream: BinaryIO, filename: str) -> files.Attachment:
+    """Attach a file to a task (and so to its instance), as someone who may act on it."""
+    task = open_task(session, task_id, user)
+    attachment = files.store(session, settings, stream, filename, user,
+                             instance_id=task.instance_id, task_id=task.id)
+    with one_writer():
+        _record(session, task.instance, user, "attachment.added", task=task.id,
+                step_title=task.step_title, text=attachment.filename, file=attachment.id,
+                size=attachment.size, sha256=attachment.sha256)
+    return attachment
 
 
 def comment(session: Session, instance: FlowInstance, user: User, text: str) -> None:
@@ -125,15 +163,45 @@ def suspend(session: Session, instance: FlowInstance, user: User, reason: str) -
 
 
 def resume(session: Session, instance: FlowInstance, user: User) -> None:
-    """Let a suspended instance run again."""
+    """Let a suspended instance run again; open tasks get the suspended time back."""
     _admin(user)
-    _change_status(session, instance, user, ("suspended",), "running", "instance.resumed")
+    since = _suspended_since(session, instance)
+    _change_status(session, instance, user, ("suspended",), "running", "instance.resumed",
+                   suspended_from=since.isoformat() if since else None)
+    if since is not None:
+        _shift_deadlines(session, instance, since, utcnow())
+
+
+def _suspended_since(session: Session, instance: FlowInstance) -> datetime | None:
+    """Return when the instance was last suspended, from its timeline."""
+    query = (select(audit.AuditEvent.at)
+             .where(audit.AuditEvent.subject_type == "instance",
+                    audit.AuditEvent.subject_id == instance.id,
+                    audit.AuditEvent.kind == "instance.suspended")
+             .order_by(audit.AuditEvent.id.desc()).limit(1))
+    return session.scalar(query)
+
+
+def _shift_deadlines(session: Session, instance: FlowInstance, since: datetime,
+                     until: datetime) -> None:
+    """Move each open task's due time and pending reminders by the suspended time."""
+    open_rows = [task for task in instance.tasks if task.state == "open" and task.due_at]
+    if not open_rows:
+        return
+    workflow = engine.restore(instance.version.content["spec"], instance.state)
+    steps = {step.id: step.properties for step in engine.ready_tasks(workflow)}
+    calendar = deadlines.calendar_of(session, instance.version)
+    for task in open_rows:
+        timing = deadlines.parse_timing(steps.get(task.spiff_id, {}))
+        deadlines.shift(session, task, timing, calendar, since, until)
+    session.flush()
 
 
 def retry(session: Session, instance: FlowInstance, user: User) -> None:
-    """Run a failed instance's engine again after its cause was fixed."""
+    """Run a failed instance's engine and its failed service steps again, after a fix."""
     _admin(user)
     _change_status(session, instance, user, ("failed",), "running", "instance.retried")
+    services.requeue(session, instance, utcnow())
     with one_writer():
         try:
             workflow = engine.restore(instance.version.content["spec"], instance.state)
@@ -177,10 +245,3 @@ def _reason(text: str) -> str:
     if len(text) > MAX_REASON:
         raise AndonError(N_("Please keep it under %(limit)s characters."), limit=MAX_REASON)
     return text
-
-
-def _text(value: Any) -> str:
-    """Show a stored value the way a form field holds it."""
-    if isinstance(value, bool):
-        return "on" if value else ""
-    return "" if value is None else str(value)

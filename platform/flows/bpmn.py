@@ -8,6 +8,7 @@ problem is reported with the file name and the element id or line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +17,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 
 from andon.errors import InvalidDefinition
-from andon.flows import subset
-from andon.flows.engine import spec_to_json
+from andon.flows import decisions, elements, subset
+from andon.flows.engine import detach_start_timer, spec_to_json
 from andon.i18n import N_
 
 MAX_BYTES = 2 * 1024 * 1024
-BPMN_NS = subset.BPMN_NS
+BPMN_NS = elements.BPMN_NS
 STEP_KINDS = subset.STEP_KINDS
 
 
@@ -45,6 +46,8 @@ class ParsedFlow:
     steps: list[StepInfo]
     spec_json: str
     properties: dict[str, str] = field(default_factory=dict)
+    decisions: dict[str, str] = field(default_factory=dict)  # DMN file name: text
+    start_cycle: str | None = None
 
 
 def _invalid(filename: str, where: str, message: str) -> InvalidDefinition:
@@ -53,7 +56,7 @@ def _invalid(filename: str, where: str, message: str) -> InvalidDefinition:
                              problems=[(f"{filename}: {where}", message)])
 
 
-def _parse_xml(xml: bytes, filename: str) -> Any:
+def _parse_xml(xml: bytes, filename: str, dmn: bool = False) -> Any:
     """Parse bytes with a hardened parser; refuse oversize files and any DOCTYPE."""
     if len(xml) > MAX_BYTES:
         raise _invalid(filename, "line 1", N_("The file is larger than %(limit)d bytes")
@@ -71,7 +74,10 @@ def _parse_xml(xml: bytes, filename: str) -> Any:
         raise _invalid(filename, f"line {err.lineno or 1}", str(err.msg)) from None
     if root.getroottree().docinfo.doctype:
         raise _invalid(filename, "line 1", N_("A DOCTYPE is not allowed"))
-    if root.tag != f"{{{BPMN_NS}}}definitions":
+    if dmn and not decisions.is_dmn(root):
+        raise _invalid(filename, f"line {root.sourceline}",
+                       N_("The root element must be DMN 1.2 or 1.3 definitions"))
+    if not dmn and root.tag != f"{{{BPMN_NS}}}definitions":
         raise _invalid(filename, f"line {root.sourceline}",
                        N_("The root element must be bpmn:definitions"))
     return root
@@ -91,10 +97,37 @@ def _main_process(root: Any, filename: str) -> Any:
     return main
 
 
-def _spiff_parse(root: Any, process_id: str, filename: str) -> tuple[Any, dict[str, Any]]:
+def _decision_tables(root: Any, files: Mapping[str, bytes], filename: str) -> dict[str, Any]:
+    """Parse and check the DMN file (``<decision id>.dmn``) each business rule task calls."""
+    tables, problems = {}, []
+    for task in root.iterfind(".//bpmn:businessRuleTask", elements.NS):
+        key = subset.called_decision(task)
+        name = f"{key}.dmn"
+        if name in tables or not key:
+            continue
+        if name not in files:
+            problems.append((f"{filename}: {elements.where(task)}",
+                             N_("Calls the decision %(key)s: put it in %(file)s beside the flow")
+                             % {"key": key, "file": name}))
+            continue
+        tables[name] = _parse_xml(files[name], name, dmn=True)
+        if decisions.decision_id(tables[name]) != key:
+            problems.append((f"{name}: line 1", N_("The file must hold the decision %(key)s")
+                             % {"key": key}))
+        problems += [(f"{name}: {where}", what) for where, what in decisions.check(tables[name])]
+    if problems:
+        raise InvalidDefinition(N_("The BPMN file %(file)s is not valid"), file=filename,
+                                problems=problems)
+    return tables
+
+
+def _spiff_parse(root: Any, process_id: str, filename: str,
+                 tables: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Build SpiffWorkflow specs, turning its errors into InvalidDefinition."""
     parser = SpiffBpmnParser()
     try:
+        for name, table in tables.items():
+            parser.add_dmn_xml(table, name)
         parser.add_bpmn_xml(root, filename)
         return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
     except SpiffWorkflowException as err:
@@ -112,12 +145,13 @@ def _steps(root: Any, specs: list[Any]) -> list[StepInfo]:
         task = by_id.get(element.get("id"))
         if task is not None:
             steps.append(StepInfo(task.bpmn_id, task.bpmn_name or task.bpmn_id, task.lane,
-                                  subset.local(element), subset.properties(element)))
+                                  elements.local(element), elements.properties(element)))
     return steps
 
 
-def load_bpmn(xml: bytes, filename: str) -> ParsedFlow:
-    """Parse and check a BPMN file; return what a flow version stores."""
+def load_bpmn(xml: bytes, filename: str,
+              dmn_files: Mapping[str, bytes] | None = None) -> ParsedFlow:
+    """Parse and check a BPMN file and the DMN files it calls; return what a version stores."""
     root = _parse_xml(xml, filename)
     process = _main_process(root, filename)
     problems = subset.check(root, process)
@@ -125,8 +159,11 @@ def load_bpmn(xml: bytes, filename: str) -> ParsedFlow:
         raise InvalidDefinition(N_("The BPMN file %(file)s is not valid"), file=filename,
                                 problems=[(f"{filename}: {w}", m) for w, m in problems])
     process_id = process.get("id")
-    spec, subprocesses = _spiff_parse(root, process_id, filename)
+    tables = _decision_tables(root, dmn_files or {}, filename)
+    spec, subprocesses = _spiff_parse(root, process_id, filename, tables)
+    start_cycle = detach_start_timer(spec)
     name = process.get("name") or process_id
     steps = _steps(root, [spec, *subprocesses.values()])
     return ParsedFlow(process_id, name, steps, spec_to_json(spec, subprocesses),
-                      subset.properties(process))
+                      elements.properties(process),
+                      {name: (dmn_files or {})[name].decode() for name in tables}, start_cycle)

@@ -4,6 +4,13 @@ A step's timing lives in its ``spiff:properties`` (parsed when the flow loads,
 so mistakes name the element):
 
 - ``deadline``: the time the step may take, ISO 8601 (``P2D``, ``PT4H``);
+- ``deadline_at`` (instead of ``deadline``): an expression over the instance
+  data giving the due date or date-time, e.g. ``date(acceptance_date) -
+  duration("P2D")``. A date means the end of that day: in working time the end
+  of its last working period, or of the last working day before it when it is a
+  day off; in calendar time 23:59:59 in the calendar's time zone. ``today()``
+  reads that zone too. If the expression fails when the task opens (a field is
+  empty, say) the task opens without a due time and the timeline says why;
 - ``deadline_time``: ``working`` (default, in the flow's business calendar) or
   ``calendar`` (on the clock);
 - ``remind_before``: remind the owners this long before the due time, counted in
@@ -16,23 +23,29 @@ Escalation actions: ``notify <rule>`` tells the people a rule names;
 ``reassign <rule>`` gives the task to them; ``complete k=v, …`` completes it
 with that data (e.g. sends it back). Reminders and levels are work items keyed
 by task and level, so each fires once.
+
+While an instance is suspended its items hold (see ``escalations``); on resume
+:func:`shift` gives each open task the suspended time back (the working time
+that passed, in working time) and moves its pending items, not the done ones.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon import audit, catalog, jobs
+from andon import audit, catalog, expressions, jobs, temporal
+from andon.errors import AndonError
 from andon.flows import owners
-from andon.flows.calendars import Calendar, Duration, load_calendar, parse_duration
+from andon.flows.calendars import SEARCH_DAYS, Calendar, Duration, load_calendar, parse_duration
 from andon.flows.models import Task
-from andon.i18n import N_, Message
+from andon.i18n import N_, Message, in_every_locale
 
 ACTIONS = ("notify", "reassign", "complete")
 DEFAULT_CALENDAR = Calendar(key="default", name={"en": "Monday to Friday", "zh-CN": "周一至周五"},
@@ -57,6 +70,7 @@ class Timing:
     working: bool = True
     reminders: tuple[Duration, ...] = ()
     escalation: tuple[Level, ...] = ()
+    deadline_at: str | None = None
 
 
 def parse_timing(props: dict[str, str]) -> Timing:
@@ -65,14 +79,30 @@ def parse_timing(props: dict[str, str]) -> Timing:
     if kind not in ("working", "calendar"):
         raise ValueError(f"deadline_time must be working or calendar, not {kind!r}")
     deadline = parse_duration(props["deadline"]) if props.get("deadline") else None
+    deadline_at = _deadline_at(props.get("deadline_at"))
+    if deadline is not None and deadline_at is not None:
+        raise ValueError("give either deadline (a duration) or deadline_at (an expression), "
+                         "not both")
     reminders = tuple(parse_duration(part) for part in _parts(props.get("remind_before"), ","))
     levels = tuple(_level(part) for part in _parts(props.get("escalation"), ";"))
     delays = [(level.delay.days, level.delay.seconds) for level in levels]
     if delays != sorted(delays):
         raise ValueError("escalation levels must come in the order of their delays")
-    if (reminders or levels) and deadline is None:
-        raise ValueError("reminders and escalation need a deadline")
-    return Timing(deadline, kind == "working", reminders, levels)
+    if (reminders or levels) and deadline is None and deadline_at is None:
+        raise ValueError("reminders and escalation need a deadline or deadline_at")
+    return Timing(deadline, kind == "working", reminders, levels, deadline_at)
+
+
+def _deadline_at(text: str | None) -> str | None:
+    """Check a deadline_at expression's syntax; return it, or None when there is none."""
+    if not (text or "").strip():
+        return None
+    assert text is not None
+    try:
+        expressions.check(text.strip())
+    except expressions.ExpressionError as err:
+        raise ValueError(f"deadline_at: {err}") from None
+    return text.strip()
 
 
 def _parts(text: str | None, separator: str) -> list[str]:
@@ -121,20 +151,106 @@ def _calendar(compiled: str) -> Calendar:
 def plan(session: Session, task: Task, timing: Timing, calendar: Calendar,
          now: datetime) -> None:
     """Set a new task's due time and queue its reminders and escalation levels."""
-    if timing.deadline is None:
-        return
-    task.due_at = calendar.add(now, timing.deadline, working=timing.working)
+    if timing.deadline is not None:
+        task.due_at = calendar.add(now, timing.deadline, working=timing.working)
+    elif timing.deadline_at is not None:
+        task.due_at = _due_at(session, task, timing, calendar, now)
+    if task.due_at is not None:
+        queue(session, task, timing, calendar, now)
+
+
+def _due_at(session: Session, task: Task, timing: Timing, calendar: Calendar,
+            now: datetime) -> datetime | None:
+    """Evaluate deadline_at over the instance data; on failure record why and return None."""
+    assert timing.deadline_at is not None
+    try:
+        value = expressions.evaluate(timing.deadline_at, task.instance.data or {},
+                                     zone=calendar.timezone)
+        return due_of(value, calendar, timing.working)
+    except (expressions.ExpressionError, ValueError, TypeError, OverflowError) as err:
+        reason = in_every_locale(err.message) if isinstance(err, AndonError) else str(err)
+        record(session, task, "task.deadline_unset", now, expression=timing.deadline_at,
+               reason=reason)
+        return None
+
+
+def due_of(value: Any, calendar: Calendar, working: bool) -> datetime:
+    """Turn what deadline_at gave into a UTC due time; a date means the end of that day."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = temporal.to_date(text) if len(text) == 10 else temporal.to_datetime(text)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if not isinstance(value, date):
+        raise TypeError(f"deadline_at gave {type(value).__name__} {value!r}, not a date or "
+                        "date-time")
+    if not working:
+        return datetime.combine(value, time(23, 59, 59), tzinfo=calendar.zone).astimezone(UTC)
+    day = value
+    for _ in range(SEARCH_DAYS):  # a day off means: done by the end of the working day before
+        if calendar.is_working_day(day):
+            return datetime.combine(day, calendar.hours[-1][1],
+                                    tzinfo=calendar.zone).astimezone(UTC)
+        day -= timedelta(days=1)
+    raise ValueError(f"the calendar {calendar.key} has no working day near {value}")
+
+
+def queue(session: Session, task: Task, timing: Timing, calendar: Calendar,
+          now: datetime, moving: bool = False) -> None:
+    """Queue a task's reminders and escalation levels for its due time.
+
+    Items are keyed by task and level. ``moving`` plans again (after a
+    suspension): pending items move to their new times, done and cancelled ones
+    stay as they are, and a reminder that was never queued stays unqueued.
+    """
+    assert task.due_at is not None
+    put = _move if moving else _schedule
     for index, before in enumerate(timing.reminders):
         at = reminder_time(calendar, task.due_at, before, timing.working)
-        if at > now:  # a reminder due before the task existed would only be noise
-            jobs.schedule(session, "remind", f"remind:{task.id}:{index}", at, {"index": index},
-                          instance_id=task.instance_id, task_id=task.id)
+        if at > now or moving:  # a reminder due before the task existed would only be noise
+            put(session, task, "remind", f"remind:{task.id}:{index}", at, {"index": index})
     for level, step in enumerate(timing.escalation):
         at = calendar.add(task.due_at, step.delay, working=timing.working) \
             if step.delay.days or step.delay.seconds else task.due_at
-        jobs.schedule(session, "escalate", f"escalate:{task.id}:{level}", at,
-                      {"level": level, "action": step.action, "target": step.target},
-                      instance_id=task.instance_id, task_id=task.id)
+        put(session, task, "escalate", f"escalate:{task.id}:{level}", at,
+            {"level": level, "action": step.action, "target": step.target})
+
+
+def _schedule(session: Session, task: Task, kind: str, key: str, at: datetime,
+              payload: dict[str, Any]) -> None:
+    """Schedule one item of a task."""
+    jobs.schedule(session, kind, key, at, payload, instance_id=task.instance_id,
+                  task_id=task.id)
+
+
+def _move(session: Session, task: Task, kind: str, key: str, at: datetime,
+          payload: dict[str, Any]) -> None:
+    """Move one item of a task to ``at`` if it is still pending."""
+    item = session.scalar(select(jobs.WorkItem).where(jobs.WorkItem.key == key))
+    if item is not None and item.state == "pending":
+        item.due_at = at
+
+
+def shift(session: Session, task: Task, timing: Timing, calendar: Calendar,
+          since: datetime, until: datetime) -> None:
+    """Give an open task back the time its instance was suspended, and move its items.
+
+    In working time the working time between ``since`` and ``until`` is added
+    (a suspension over a weekend moves nothing); in calendar time the clock time.
+    """
+    if task.due_at is None or task.state != "open":
+        return
+    before = task.due_at
+    if timing.working:
+        lost = int(calendar.working_time_between(since, until).total_seconds())
+        task.due_at = calendar.add(before, Duration(0, lost)) if lost > 0 else before
+    else:
+        task.due_at = before + (until - since)
+    queue(session, task, timing, calendar, until, moving=True)  # also undoes the worker's holds
+    if task.due_at != before:
+        record(session, task, "task.deadline_moved", until, before=before.isoformat(),
+               after=task.due_at.isoformat(), suspended_from=since.isoformat(),
+               working=timing.working)
 
 
 def reminder_time(calendar: Calendar, due: datetime, before: Duration,

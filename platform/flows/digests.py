@@ -28,9 +28,13 @@ def plan(session: Session, now: datetime, timezone: str) -> None:
     due = datetime.combine(today, HOUR, ZoneInfo(timezone))
     managers = session.scalars(select(OrgUnit.manager_id).where(OrgUnit.manager_id.is_not(None))
                                .distinct())
-    for manager_id in managers:
-        jobs.schedule(session, "digest", f"digest:{today.isoformat()}:{manager_id}", due,
-                      {"manager": manager_id, "day": today.isoformat()})
+    keys = {f"digest:{today.isoformat()}:{manager_id}": manager_id for manager_id in managers}
+    queued = set(session.scalars(select(jobs.WorkItem.key)
+                                 .where(jobs.WorkItem.key.in_(list(keys)))))
+    for key, manager_id in keys.items():
+        if key not in queued:
+            jobs.schedule(session, "digest", key, due,
+                          {"manager": manager_id, "day": today.isoformat()})
 
 
 def send(session: Session, item: jobs.WorkItem, now: datetime) -> None:

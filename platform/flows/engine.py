@@ -20,8 +20,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -47,6 +52,8 @@ class ReadyTask:
     lane: str | None
     kind: str
     properties: dict[str, str] = field(default_factory=dict)
+    #: the task's own data, e.g. the item a multi-instance task loops over
+    data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
@@ -65,7 +72,7 @@ class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
-        """Refuse service calls: flows have no service tasks."""
+        """Refuse service calls: service tasks wait for the worker's connectors instead."""
         raise expressions.ExpressionError(N_("Service calls are not supported"))
 
 
@@ -76,8 +83,13 @@ class SafeScriptEngine(PythonScriptEngine):
         super().__init__(environment=ExpressionEnvironment())
 
     def validate(self, expression: str) -> None:
-        """Check an expression without evaluating it."""
-        expressions.check(expression)
+        """Check an expression without evaluating it; a syntax error is Python's, as DMN expects."""
+        try:
+            expressions.check(expression)
+        except expressions.ExpressionError as err:
+            if err.message.msgid.startswith("Syntax error"):
+                raise SyntaxError(str(err)) from None
+            raise
 
     def evaluate(self, task: Task, expression: str,
                  external_context: Mapping[str, Any] | None = None) -> Any:
@@ -96,6 +108,31 @@ class SafeScriptEngine(PythonScriptEngine):
             raise _tagged(err, task) from None
 
 
+class ServiceTask(SpiffServiceTask):  # type: ignore[misc]
+    """A service task that waits for the worker to run its connector; it never calls out.
+
+    It keeps Spiff's class name, so stored specs name ``ServiceTask``; the
+    serializer below restores this class in place of Spiff's.
+    """
+
+    def _execute(self, task: Task) -> None:
+        """Wait (STARTED) until the worker finishes the task with the connector's result."""
+        return None
+
+
+@dataclass(frozen=True)
+class WaitingService:
+    """A service step waiting for the worker: its connector and parameter expressions."""
+
+    id: str
+    step_id: str
+    step_name: str
+    connector: str
+    result_variable: str
+    params: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
 def _tagged(err: expressions.ExpressionError, task: Task) -> expressions.ExpressionError:
     """Record on ``err`` which step raised it."""
     err.step = task.task_spec.bpmn_id  # type: ignore[attr-defined]
@@ -103,7 +140,8 @@ def _tagged(err: expressions.ExpressionError, task: Task) -> expressions.Express
     return err
 
 
-SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(timers.SERIALIZER_CONFIG))
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(
+    {**timers.SERIALIZER_CONFIG, ServiceTask: ServiceTaskConverter}))
 
 
 def spec_to_json(spec: Any, subprocess_specs: Mapping[str, Any]) -> str:
@@ -122,6 +160,49 @@ def _step(spec: TaskSpec) -> tuple[str, str, str | None, str, dict[str, str]]:
     kind = type(spec).__name__
     return (spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, spec.lane, kind[0].lower() + kind[1:],
             dict(extensions.get("properties", {})))
+
+
+def _service(task: Task) -> WaitingService:
+    """Describe a waiting service task."""
+    spec = task.task_spec
+    step_id, name, _, _, props = _step(spec)
+    params = {key: str(param.get("value", "")) for key, param in spec.operation_params.items()}
+    return WaitingService(str(task.id), step_id, name, spec.operation_name, spec.result_variable,
+                          params, props)
+
+
+def gateway_timers(workflow: BpmnWorkflow) -> list[datetime | None]:
+    """Return the due times of timer branches of waiting event-based gateways.
+
+    SpiffWorkflow reports a waiting gateway without a time: its timer branch
+    keeps the due time in the gateway task's data.
+    """
+    return [timers.due(definition.details(task).value)
+            for task in workflow.event_manager.tasks.values()
+            if isinstance(task.task_spec.event_definition, MultipleEventDefinition)
+            for definition in task.task_spec.event_definition.event_definitions
+            if type(definition).__name__ in timers.EVENT_TYPES]
+
+
+def detach_start_timer(spec: Any) -> str | None:
+    """Make a process's timer start event a plain start; return its timer expression.
+
+    Andon starts scheduled instances itself (see :mod:`andon.flows.schedules`),
+    so the running instance must not wait for the cycle again.
+    """
+    for start in spec.start.outputs:
+        definition = getattr(start, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            start.event_definition = NoneEventDefinition()
+            return str(definition.expression)
+    return None
+
+
+def _item(task: Task) -> dict[str, Any]:
+    """Return the item a multi-instance task loops over, by its input item name; else {}."""
+    loop = task.parent.task_spec if task.parent is not None else None
+    name = getattr(getattr(loop, "input_item", None), "bpmn_id", None)
+    return {name: copy.deepcopy(task.data[name])} if name and name in task.data else {}
 
 
 class Engine:
@@ -166,12 +247,41 @@ class Engine:
         """Return when the earliest pending timer (boundary, catch or cycle) is due, in UTC."""
         due = [timers.due(event.value) for event in workflow.waiting_events()
                if event.event_type in timers.EVENT_TYPES]
-        return min(filter(None, due), default=None)
+        return min(filter(None, due + gateway_timers(workflow)), default=None)
 
     def ready_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
         """List the human tasks waiting to be completed."""
-        return [ReadyTask(str(task.id), *_step(task.task_spec))
+        return [ReadyTask(str(task.id), *_step(task.task_spec), data=_item(task))
                 for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+    def waiting_services(self, workflow: BpmnWorkflow) -> list[WaitingService]:
+        """List the service steps waiting for the worker to run their connector."""
+        return [_service(task) for task in workflow.get_tasks(state=TaskState.STARTED)
+                if isinstance(task.task_spec, ServiceTask)]
+
+    def service_inputs(self, workflow: BpmnWorkflow,
+                       task_id: str) -> tuple[WaitingService, dict[str, Any]]:
+        """Return a waiting service step and a copy of its data, or raise TaskNotReady."""
+        task = self._waiting_service(workflow, task_id)
+        return _service(task), copy.deepcopy(dict(task.data))
+
+    def finish_service(self, workflow: BpmnWorkflow, task_id: str, result: Any) -> None:
+        """Store a connector's result under the step's result variable, complete it, run on."""
+        task = self._waiting_service(workflow, task_id)
+        task.data[task.task_spec.result_variable] = copy.deepcopy(result)
+        task.complete()
+        self.run(workflow)
+
+    def _waiting_service(self, workflow: BpmnWorkflow, task_id: str) -> Task:
+        """Return the waiting service task ``task_id`` or raise TaskNotReady."""
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotFoundException):
+            task = None
+        if task is None or task.state != TaskState.STARTED or not isinstance(task.task_spec,
+                                                                              ServiceTask):
+            raise TaskNotReady(N_("Task %(task)s is not waiting to be completed"), task=task_id)
+        return task
 
     def reached_ends(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
         """List the main process's end events the instance has reached, last reached last."""

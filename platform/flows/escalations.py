@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
-from andon.flows import deadlines, owners, runtime
+from andon.flows import announcements, deadlines, owners, runtime
 from andon.flows.models import Task
 from andon.i18n import N_
 from andon.identity.models import User, UserRole
@@ -49,7 +49,8 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
                          level=level + 1, task=task.id, rule=target)
     if action == "reassign":
         runtime.reassign(session, task, people[0])
-        people = people[:1]  # the new owner is told; the previous one sees it leave
+        announcements.hand_on(session, task, people[0], level, now)  # the new owner, once
+        return
     for person in {p.id: p for p in people}.values():
         notify(session, person, "escalation", deadlines.escalation_message(task),
                f"escalate:{task.id}:{level}:{person.id}", instance_id=task.instance_id,
@@ -57,7 +58,7 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
 
 
 def _open(session: Session, item: WorkItem, now: datetime) -> Task | None:
-    """Return the item's task if it is still open, else None; hold while it is suspended."""
+    """Return the item's task if it is still open and the item due; hold while it is suspended."""
     task = session.get(Task, item.task_id) if item.task_id else None
     if task is None:
         return None
@@ -66,6 +67,9 @@ def _open(session: Session, item: WorkItem, now: datetime) -> Task | None:
         return None
     if task.instance.status == "suspended":
         raise Postpone(now + HOLD)
+    session.refresh(item)
+    if item.due_at > now:  # moved by a resume that committed after this item was claimed
+        raise Postpone(item.due_at)
     return task
 
 

@@ -12,9 +12,14 @@ and resolves it when the step opens.
 | ``role:<role>`` | holders of the role, who claim the task |
 | ``orgunit:<key>`` | members of the org unit, who claim the task |
 | ``field:<name>`` | the user whose user name the instance data holds in that field |
+| ``field:<item>.<key>`` | the same, inside a value: e.g. a multi-instance loop's item |
 | ``manager:starter`` | the manager of the starter's org unit |
 | ``manager:assignee`` | the manager of the previous assignee (in escalations: the task's) |
 | ``lane`` (or no rule) | the group named like the step's lane |
+
+A step's ``cc`` property lists rules like these, separated by commas, naming
+the people copied on the step (抄送): they are told when it opens and may
+follow the instance. ``lane`` makes no sense there and is refused.
 """
 
 from __future__ import annotations
@@ -70,6 +75,22 @@ def parse(text: str | None, lane: str | None) -> Rule:
     return Rule("group", lane or "") if rule.kind == "lane" else rule
 
 
+def parse_copies(text: str | None) -> list[Rule]:
+    """Parse a step's cc property (rules separated by commas); raise ValueError if one is bad."""
+    rules = []
+    for part in (text or "").replace("，", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part == "lane":
+            raise ValueError("cc lists people: lane is not allowed there")
+        try:
+            rules.append(parse(part, None))
+        except ValueError as error:
+            raise ValueError(f"cc: {error}") from None
+    return rules
+
+
 def missing(session: Session, rule: Rule) -> str | None:
     """Say which user or group a rule names that does not exist, if any."""
     if rule.kind == "user" and _user(session, rule.value) is None:
@@ -100,7 +121,7 @@ def resolve(session: Session, text: str | None, lane: str | None, starter: User,
                              name=rule.value)
         return Owner(org_unit_id=unit.id)
     if rule.kind == "field":
-        named = _user(session, str((data or {}).get(rule.value) or ""))
+        named = _user(session, field_value(data, rule.value))
         if named is None:
             raise AndonError(N_("The field %(field)s names no active user."), field=rule.value)
         return Owner(assignee_id=named.id)
@@ -116,10 +137,10 @@ def resolve(session: Session, text: str | None, lane: str | None, starter: User,
     return Owner(assignee_id=found.id) if rule.kind == "user" else Owner(group_id=found.id)
 
 
-def people(session: Session, text: str, starter: User, assignee: User | None,
+def people(session: Session, text: str | Rule, starter: User, assignee: User | None,
            data: Mapping[str, Any] | None = None) -> list[User]:
-    """Return the people a rule names, for notifying or reassigning (escalations)."""
-    rule = parse(text, None)
+    """Return the people a rule names, for notifying, copying or reassigning (escalations)."""
+    rule = text if isinstance(text, Rule) else parse(text, None)
     if rule.kind == "starter":
         return [starter]
     if rule.kind == "orgunit":
@@ -127,7 +148,7 @@ def people(session: Session, text: str, starter: User, assignee: User | None,
         return list(session.scalars(select(User).where(User.org_unit_id == unit.id,
                                                        User.active))) if unit else []
     if rule.kind == "field":
-        named = _user(session, str((data or {}).get(rule.value) or ""))
+        named = _user(session, field_value(data, rule.value))
         return [named] if named else []
     if rule.kind == "manager":
         manager = _manager(assignee if rule.value == "assignee" and assignee else starter)
@@ -140,6 +161,14 @@ def people(session: Session, text: str, starter: User, assignee: User | None,
         return [user] if user else []
     group = _group(session, rule.value)
     return [member for member in group.members if member.active] if group else []
+
+
+def field_value(data: Mapping[str, Any] | None, path: str) -> str:
+    """Return the text at a field path (``reviewer`` or ``item.user``) of the data, or ""."""
+    value: Any = data or {}
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, Mapping) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _manager(user: User) -> User | None:

@@ -21,13 +21,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from andon import audit, catalog, jobs
 from andon.database import utcnow
 from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound, StaleInstance
-from andon.flows import deadlines, owners
-from andon.flows.engine import Engine, ReadyTask
+from andon.flows import announcements, copies, deadlines, owners, permissions, waits
+from andon.flows.engine import Engine, ReadyTask, WaitingService
 from andon.flows.models import FlowInstance, Task
 from andon.flows.queries import can_view
 from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
+from andon.forms.taxonomy_fields import validate_codes
 from andon.forms.validation import validate_submission
+from andon.forms.widgets_people import validate_keys
 from andon.i18n import N_
 from andon.identity.models import User
 
@@ -42,19 +44,19 @@ def start_form(session: Session, flow_key: str) -> FormSpec:
 
 
 def start_instance(session: Session, flow_key: str, user: User,
-                   form: Mapping[str, Any]) -> FlowInstance:
-    """Start the published version of a flow with the starter's form."""
+                   form: Mapping[str, Any], parent: FlowInstance | None = None) -> FlowInstance:
+    """Start the published version of a flow with the starter's form (from a parent flow)."""
     version = catalog.current(session, "flow", flow_key)
     workflow = engine.start(version.content["spec"])
     first = _starter_step(workflow)
     form_version = _form_version(version, first)
     data = _validated(session, form_version, form)
-    instance = FlowInstance(version=version, started_by=user, state="",
+    instance = FlowInstance(version=version, started_by=user, state="", parent=parent,
                             title=str(data.get("title") or version.label("en"))[:300])
     session.add(instance)
     session.flush()
     audit.record(session, "instance.started", "instance", instance.id, user.id,
-                 flow=flow_key, version=version.number)
+                 flow=flow_key, version=version.number, parent=parent.id if parent else None)
     engine.complete(workflow, first.id, data)
     task = Task(instance=instance, assignee_id=user.id, form_version_id=form_version,
                 **_step_columns(first))
@@ -79,8 +81,9 @@ def complete_as_system(session: Session, task: Task, form: Mapping[str, Any]) ->
 
 def _complete(session: Session, task: Task, user: User | None, form: Mapping[str, Any]) -> None:
     """Validate the form, run the engine past the task, and save the instance."""
-    data = _validated(session, task.form_version_id, form)
     instance = task.instance
+    data = _validated(session, task.form_version_id, form, _earlier_submission(task),
+                      permissions.of_step(instance.version.content, task.step_id), instance.data)
     with one_writer():
         workflow = engine.restore(instance.version.content["spec"], instance.state)
         engine.complete(workflow, task.spiff_id, data)
@@ -169,15 +172,32 @@ def _form_version(version: catalog.DefinitionVersion, step: ReadyTask) -> int | 
     return version.content["forms"][key] if key else None
 
 
-def _validated(session: Session, form_version: int | None,
-               form: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate submitted values against a step's form and return typed data."""
+def _validated(session: Session, form_version: int | None, form: Mapping[str, Any],
+               previous: Mapping[str, Any] | None = None,
+               rights: permissions.Permissions = permissions.EVERYTHING,
+               instance_data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate submitted values against the step's view of its form and return typed data.
+
+    ``previous`` is what the step submitted before (a step sent back): retired
+    taxonomy codes it held may be submitted again unchanged. Read-only fields
+    keep the instance's values (``instance_data``), whatever was posted.
+    """
     if form_version is None:
         return {}
-    data, errors = validate_submission(form_spec_at(session, form_version), form)
+    spec = permissions.view(form_spec_at(session, form_version), rights)
+    data, errors = validate_submission(spec, form)
+    errors = {**validate_codes(session, spec, data, previous),
+              **validate_keys(session, spec, data, previous), **errors}
     if errors:
         raise InvalidSubmission(errors, form)
-    return data
+    return permissions.keep(spec, rights, data, instance_data or {})
+
+
+def _earlier_submission(task: Task) -> dict[str, Any] | None:
+    """Return the data the same step last submitted in this instance, if it ran before."""
+    done = [t for t in task.instance.tasks if t.step_id == task.step_id and t.id != task.id
+            and t.state == "completed"]
+    return done[-1].data if done else None
 
 
 def _starter_step(workflow: Any) -> ReadyTask:
@@ -193,6 +213,7 @@ def _finish(session: Session, task: Task, user: User | None, data: dict[str, Any
     user_id = user.id if user else None
     task.state, task.completed_at, task.completed_by_id = "completed", utcnow(), user_id
     task.data = data
+    announcements.acting(session, task.instance, user)
     session.add(task)
     session.flush()
     jobs.cancel_for_task(session, task.id)
@@ -202,11 +223,14 @@ def _finish(session: Session, task: Task, user: User | None, data: dict[str, Any
 
 def save(session: Session, instance: FlowInstance, workflow: Any) -> None:
     """Store the engine state, project ready steps, and close a finished instance."""
+    waits.after_run(session, instance, workflow)
     instance.state = engine.dump(workflow)
     instance.data = engine.data(workflow)
+    instance.project = _project(instance.data) or instance.project
     instance.wake_at = engine.next_timer(workflow)
     instance.updated_at = utcnow()
     _sync_tasks(session, instance, engine.ready_tasks(workflow))
+    _queue_services(session, instance, engine.waiting_services(workflow))
     if engine.is_done(workflow) and instance.status == "running":
         ends = engine.reached_ends(workflow)
         instance.status, instance.ended_at = "completed", utcnow()
@@ -214,6 +238,12 @@ def save(session: Session, instance: FlowInstance, workflow: Any) -> None:
         audit.record(session, "instance.completed", "instance", instance.id, None,
                      outcome=instance.outcome)
     session.flush()
+
+
+def _project(data: Mapping[str, Any]) -> str | None:
+    """Return the project an instance's data names, as text."""
+    project = data.get("project")
+    return str(project)[:200] if isinstance(project, str | int) and project != "" else None
 
 
 def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]) -> None:
@@ -231,10 +261,22 @@ def _sync_tasks(session: Session, instance: FlowInstance, ready: list[ReadyTask]
                          task=task.id, step=task.step_id, step_title=task.step_title)
 
 
+def _queue_services(session: Session, instance: FlowInstance,
+                    waiting: list[WaitingService]) -> None:
+    """Queue one work item per waiting service step; its key makes it run once."""
+    for step in waiting:
+        jobs.schedule(session, "service", f"service:{instance.id}:{step.id}", utcnow(),
+                      {"task": step.id, "step": step.step_id,
+                       "title": _titles(ReadyTask(step.id, step.step_id, step.step_name, None,
+                                                  "serviceTask", step.properties))},
+                      instance_id=instance.id)
+
+
 def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task:
-    """Create the task row of a ready step with its resolved owner."""
+    """Create the task row of a ready step with its resolved owner; tell whom it copies."""
+    data = {**instance.data, **step.data}  # a loop item is in the step's own data
     owner = owners.resolve(session, step.properties.get("owner"), step.lane,
-                           instance.started_by, _previous_assignee(instance), instance.data)
+                           instance.started_by, _previous_assignee(instance), data)
     task = Task(instance=instance, assignee_id=owner.assignee_id, candidate_group_id=owner.group_id,
                 candidate_role=owner.role, candidate_org_unit_id=owner.org_unit_id,
                 form_version_id=_form_version(instance.version, step), **_step_columns(step))
@@ -245,6 +287,8 @@ def _open_row(session: Session, instance: FlowInstance, step: ReadyTask) -> Task
     audit.record(session, "task.created", "instance", instance.id, None, task=task.id,
                  step=task.step_id, step_title=task.step_title, assignee=owner.assignee_id,
                  group=owner.group_id, role=owner.role)
+    copies.copy_step(session, task, step.properties.get("cc"), data)
+    announcements.announce(session, task)
     return task
 
 

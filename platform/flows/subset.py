@@ -1,9 +1,14 @@
 """The part of BPMN 2.0 that Andon runs, checked element by element before deploy.
 
-Supported: start and end events (error end events too), timer start events
-inside subprocesses, intermediate timer catch events, boundary timers on human
-tasks (interrupting or not), boundary error events on subprocesses and call
-activities, user, manual and script tasks, multi-instance user tasks over a
+Supported: start and end events (error and message end events too), timer
+start events (inside subprocesses, and cycles on the main process), intermediate
+timer and message catch events, intermediate message throw events, boundary
+timers on human tasks and boundary messages on human tasks and subprocesses
+(interrupting or not), boundary error events on subprocesses and call
+activities, event-based gateways (see :mod:`andon.flows.subset_events`), user,
+manual and script tasks, service tasks naming a connector (see
+:mod:`andon.flows.connectors`), business rule tasks calling a DMN decision table
+(see :mod:`andon.flows.decisions`), multi-instance user and service tasks over a
 collection, exclusive, parallel and inclusive gateways, embedded subprocesses,
 call activities calling a process in the same file, and lanes. Everything else
 is refused with the element id. docs/bpmn.md has the full table.
@@ -15,46 +20,32 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from lxml import etree
-
 from andon import expressions
-from andon.flows import deadlines, owners, timers
+from andon.flows import connectors, deadlines, owners, permissions, timers
+from andon.flows import subset_events as events
+from andon.flows.elements import NS, PROPERTY_PATH, Problems, local, properties, where
 from andon.i18n import N_
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "spiff": SPIFF_NS}
 HUMAN = ("userTask", "manualTask")
-GATEWAYS = ("exclusiveGateway", "parallelGateway", "inclusiveGateway")
+GATEWAYS = ("exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway")
 STEP_KINDS = ("startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", *HUMAN,
-              "scriptTask", *GATEWAYS, "subProcess", "callActivity")
+              "scriptTask", "serviceTask", "businessRuleTask", *GATEWAYS, "subProcess",
+              "callActivity", "intermediateThrowEvent")
 OTHER_CHILDREN = ("sequenceFlow", "laneSet", "documentation", "extensionElements",
                   "textAnnotation", "association", "incoming", "outgoing")
 COMMON_INSIDE = ("incoming", "outgoing", "documentation", "extensionElements")
 #: event definitions each kind of event may hold (at most one)
-EVENTS = {"startEvent": ("timerEventDefinition",), "endEvent": ("errorEventDefinition",),
-          "intermediateCatchEvent": ("timerEventDefinition",),
-          "boundaryEvent": ("timerEventDefinition", "errorEventDefinition")}
+EVENTS = {"startEvent": ("timerEventDefinition",),
+          "endEvent": ("errorEventDefinition", "messageEventDefinition"),
+          "intermediateCatchEvent": ("timerEventDefinition", "messageEventDefinition"),
+          "intermediateThrowEvent": ("messageEventDefinition",),
+          "boundaryEvent": ("timerEventDefinition", "errorEventDefinition",
+                            "messageEventDefinition")}
 LOOKS_LIKE_TIME = re.compile(r"^\s*(R\d*/|P\d|PT\d|\d{4}-\d\d)", re.IGNORECASE)
-PROPERTY_PATH = "bpmn:extensionElements/spiff:properties/spiff:property"
-
-Problems = list[tuple[str, str]]
-
-
-def local(element: Any) -> str:
-    """Return the tag of ``element`` without its namespace."""
-    return str(etree.QName(element).localname) if isinstance(element.tag, str) else ""
-
-
-def where(element: Any) -> str:
-    """Name an element by id, or by line if it has none."""
-    return element.get("id") or f"line {element.sourceline}"
-
-
-def properties(element: Any) -> dict[str, str]:
-    """Return the spiff:properties of an element as a dict."""
-    return {p.get("name", ""): p.get("value", "") for p in element.findall(PROPERTY_PATH, NS)}
-
+OPERATOR_PATH = "bpmn:extensionElements/spiff:serviceTaskOperator"
+DECISION_PATH = "bpmn:extensionElements/spiff:calledDecisionId"
+LOOPING = ("userTask", "serviceTask")
+IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 def main_process(root: Any) -> tuple[Any | None, int]:
     """Return the one process no other process calls (or None) and how many there are."""
@@ -126,7 +117,7 @@ def _check_node(node: Any, main: bool) -> Problems:
     if kind == "subProcess":
         return problems  # its children are checked as a container
     allowed = COMMON_INSIDE + EVENTS.get(kind, ())
-    allowed += ("multiInstanceLoopCharacteristics",) if kind == "userTask" else ()
+    allowed += ("multiInstanceLoopCharacteristics",) if kind in LOOPING else ()
     allowed += ("script",) if kind == "scriptTask" else ()
     refused = [local(e) for e in node if local(e) and local(e) not in allowed]
     problems += [(where(node), N_("%(kind)s in %(parent)s is not supported")
@@ -137,7 +128,7 @@ def _check_node(node: Any, main: bool) -> Problems:
     if not refused and len(definitions) <= 1:
         problems += _check_event(node, definitions, main)
     loop = node.find("bpmn:multiInstanceLoopCharacteristics", NS)
-    if kind == "userTask" and loop is not None:
+    if kind in LOOPING and loop is not None:
         problems += _check_multi_instance(node, loop)
     return problems
 
@@ -146,11 +137,17 @@ def _check_event(node: Any, definitions: list[Any], main: bool) -> Problems:
     """Check timers, where boundary events sit, and the main process's start."""
     kind = local(node)
     if kind in ("intermediateCatchEvent", "boundaryEvent") and not definitions:
-        return [(where(node), N_("A %(kind)s needs a timer or error definition")
+        return [(where(node), N_("A %(kind)s needs a timer, message or error definition")
                  % {"kind": kind})]
+    if kind == "intermediateThrowEvent" and not definitions:
+        return [(where(node), N_("An intermediate throw event must send a message"))]
     if kind == "startEvent" and definitions and main:
-        return [(where(node), N_("A timer start event is only supported inside a subprocess: an "
-                                 "instance starts when a person submits its start form"))]
+        problems = events.check_start_timer(node, definitions[0])
+        return problems or _check_timer(node, definitions[0])
+    if definitions and local(definitions[0]) == "messageEventDefinition":
+        problems = events.check_message(node, definitions[0])
+        if problems:
+            return problems
     if kind == "boundaryEvent":
         problems = _check_boundary(node, local(definitions[0]))
         if problems:
@@ -166,12 +163,15 @@ def _check_boundary(node: Any, definition: str) -> Problems:
     host = next((local(e) for e in node.getparent() if e.get("id") == ref), "")
     if definition == "timerEventDefinition" and host in HUMAN:
         return []
+    if definition == "messageEventDefinition" and host in (*HUMAN, "subProcess"):
+        return []
     if definition == "errorEventDefinition" and host in ("subProcess", "callActivity"):
         if node.get("cancelActivity") == "false":
             return [(where(node), N_("A boundary error event always interrupts"))]
         return []
-    return [(where(node), N_("A boundary event must be a timer on a user or manual task, or "
-                             "an error on a subprocess or call activity"))]
+    return [(where(node), N_("A boundary event must be a timer on a user or manual task, a "
+                             "message on a user or manual task or a subprocess, or an error "
+                             "on a subprocess or call activity"))]
 
 
 def _check_timer(node: Any, definition: Any) -> Problems:
@@ -190,11 +190,11 @@ def _check_timer(node: Any, definition: Any) -> Problems:
                      % {"text": text})]
         problems = _problem(expressions.check, node, text)
         return problems or ([] if "Unknown name" in str(err) else [(where(node), str(err))])
-    return _check_literal(node, kind, value)
+    return _check_literal(node, kind, timers.as_text(value))
 
 
 def _check_literal(node: Any, kind: str, value: Any) -> Problems:
-    """Parse a literal time the way the timer will."""
+    """Parse a literal time the way the timer will; a date needs a UTC offset."""
     try:
         if not isinstance(value, str):
             raise ValueError(value)
@@ -204,9 +204,15 @@ def _check_literal(node: Any, kind: str, value: Any) -> Problems:
             timers.after(value, timers.EPOCH)
         else:
             timers.parse_cycle(value, timers.EPOCH)
+        naive = timers.missing_offset(kind, value)
     except Exception:  # Spiff's parsers raise bare Exception on a bad duration
         return [(where(node), N_("%(value)s is not a valid ISO 8601 %(kind)s")
                  % {"value": repr(value), "kind": kind})]
+    if naive is not None:
+        fix = naive + ("+08:00" if "T" in naive.upper() else "T00:00:00+08:00")
+        return [(where(node), N_("The time %(value)s has no UTC offset, so it is unclear where "
+                                 "it is meant; add one, e.g. \"%(fix)s\" for China")
+                 % {"value": naive, "fix": fix})]
     return []
 
 
@@ -237,12 +243,37 @@ def _check_human_task(task: Any, lanes_of: dict[str, str]) -> Problems:
     if local(task) == "userTask" and not props.get("form"):
         problems.append((here, N_("A user task needs a 'form' property")))
     for check in (lambda: owners.parse(props.get("owner"), lanes_of.get(task.get("id", ""))),
-                  lambda: deadlines.parse_timing(props)):
+                  lambda: deadlines.parse_timing(props),
+                  lambda: owners.parse_copies(props.get("cc"))):
         try:
             check()
         except ValueError as error:
             problems.append((here, str(error)))
-    return problems
+    return problems + permissions.overlaps(here, permissions.parse(props))
+
+
+def _check_service(task: Any) -> Problems:
+    """Require a known connector, its parameters, and parameter values that parse."""
+    here, operator = where(task), task.find(OPERATOR_PATH, NS)
+    if operator is None or not operator.get("id"):
+        return [(here, N_("A service task needs a spiff:serviceTaskOperator whose id names "
+                          "its connector"))]
+    problems, params = [], {}
+    for param in operator.iterfind("spiff:parameters/spiff:parameter", NS):
+        if not param.get("id") or param.get("type") is None or param.get("value") is None:
+            problems.append((here, N_("A spiff:parameter needs an id, a type and a value")))
+        else:
+            params[param.get("id")] = param.get("value")
+    variable = operator.get("resultVariable")
+    if variable and not IDENTIFIER.match(variable):
+        problems.append((here, N_("The resultVariable %(name)s is not a valid name")
+                         % {"name": repr(variable)}))
+    return problems + [(here, text) for text in connectors.problems(operator.get("id"), params)]
+
+
+def called_decision(task: Any) -> str:
+    """Return the DMN decision a business rule task calls, or ''."""
+    return (task.findtext(DECISION_PATH, "", NS) or "").strip()
 
 
 def _check_flows(container: Any) -> Problems:
@@ -294,6 +325,12 @@ def check(root: Any, main: Any) -> Problems:
     for task in flow_nodes(root):
         if local(task) in HUMAN:
             problems += _check_human_task(task, lanes_of)
+        elif local(task) == "serviceTask":
+            problems += _check_service(task)
+        elif local(task) == "businessRuleTask" and not called_decision(task):
+            problems.append((where(task), N_("A business rule task needs a "
+                                             "spiff:calledDecisionId naming its DMN decision")))
     for container in containers(root):
         problems += _check_flows(container) + _check_scripts(container)
+        problems += events.check_gateways(container)
     return problems + bad_calls(root, main)

@@ -8,8 +8,11 @@ fires. They keep Spiff's class names, so stored specs and states still name
 ``DurationTimerEventDefinition`` and friends; :data:`SERIALIZER_CONFIG` makes
 the serializer restore these classes in place of Spiff's.
 
-A date without an offset is read as UTC (Spiff would read it in the server's
-local time zone).
+A literal date without a UTC offset is refused when the flow is deployed
+(:func:`missing_offset`); one that comes from instance data when the timer
+starts is read as UTC (Spiff would read it in the server's local time zone).
+A timer expression may also give a date-time or duration of the expression
+language (``datetime(window_opens, "Asia/Shanghai")``); it is stored as ISO text.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from SpiffWorkflow.bpmn.util import PendingBpmnEvent
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.task import Task
 
-from andon import clock
+from andon import clock, temporal
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 KINDS = ("timeDate", "timeDuration", "timeCycle")
@@ -33,12 +36,32 @@ EVENT_TYPES = frozenset({"TimeDateEventDefinition", "DurationTimerEventDefinitio
                          "CycleTimerEventDefinition"})
 
 
+def _parse(text: str) -> datetime:
+    """Parse an ISO 8601 date-time or week date as written, naive if it has no offset."""
+    return datetime.fromisoformat(text.strip().upper())
+
+
 def parse_date(text: str) -> datetime:
     """Parse an ISO 8601 date-time (or week date); naive means UTC."""
-    if "W" in text.upper() and not text.upper().startswith("P"):
-        return spiff_timer.TimerEventDefinition.parse_iso_week(text).replace(tzinfo=UTC)
-    moment = datetime.fromisoformat(text)
+    moment = _parse(text)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def missing_offset(kind: str, text: str) -> str | None:
+    """Return the date of a timeDate or timeCycle literal that has no UTC offset, if any."""
+    parts = text.strip().split("/")
+    if kind == "timeDate":
+        written = text.strip()
+    elif kind == "timeCycle" and len(parts) == 3:
+        written = parts[1]
+    else:
+        return None
+    return written if _parse(written).tzinfo is None else None
+
+
+def as_text(value: Any) -> Any:
+    """Return a timer expression's value as ISO text when it is a date, date-time or duration."""
+    return temporal.to_json(value) if isinstance(value, temporal.TEMPORAL) else value
 
 
 def after(duration: str, start: datetime) -> datetime:
@@ -77,7 +100,7 @@ class TimeDateEventDefinition(spiff_timer.TimeDateEventDefinition):  # type: ign
         """Tell whether the date has passed, evaluating the expression once."""
         value = my_task._get_internal_data("event_value")
         if value is None:
-            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            value = as_text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
             my_task._set_internal_data(event_value=value)
         if parse_date(value) <= clock.now():
             my_task._set_internal_data(event_fired=True)
@@ -91,7 +114,7 @@ class DurationTimerEventDefinition(spiff_timer.DurationTimerEventDefinition):  #
         """Tell whether the duration has passed, fixing the due time on first look."""
         value = my_task._get_internal_data("event_value")
         if value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            expression = as_text(my_task.workflow.script_engine.evaluate(my_task, self.expression))
             value = after(expression, clock.now()).isoformat()
             my_task._set_internal_data(event_value=value)
         if parse_date(value) <= clock.now():

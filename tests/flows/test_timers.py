@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,53 @@ def test_naive_dates_are_utc_and_cycles_parse():
     assert timers.parse_cycle("R/2025-03-03T09:00:00Z/P1D", T0) == (-1, T0, timedelta(days=1))
     with pytest.raises(ValueError):
         timers.parse_cycle("PT1H", T0)
+
+
+@pytest.mark.parametrize(("expression", "due"), [
+    # a date field read in the change window's own zone: 22:00 in Shanghai is 14:00 UTC
+    ('datetime(window_opens, "Asia/Shanghai") + duration("PT22H")',
+     datetime(2025, 3, 8, 14, 0, tzinfo=UTC)),
+    ('datetime(window_opens + "T22:00+08:00")', datetime(2025, 3, 8, 14, 0, tzinfo=UTC)),
+])
+def test_a_timer_may_wait_for_a_date_computed_from_a_date_field(flow_engine, expression, due):
+    engine = flow_engine
+    quoted = escape(expression, quote=True)
+    source = (DATA / "waits.bpmn").read_text().replace(
+        "<bpmn:timeDate>window_opens</bpmn:timeDate>", f"<bpmn:timeDate>{quoted}</bpmn:timeDate>")
+    spec_json = load_bpmn(source.encode(), "waits.bpmn").spec_json
+    with clock.frozen(T0):
+        workflow = engine.start(spec_json)
+        complete(engine, workflow, "submit", {"window_opens": "2025-03-08"})
+    workflow = advance(engine, spec_json, workflow, T0 + timedelta(days=1))
+    assert engine.next_timer(workflow) == due
+    workflow = advance(engine, spec_json, workflow, due - timedelta(seconds=1))
+    assert ready(engine, workflow) == []
+    workflow = advance(engine, spec_json, workflow, due)
+    assert ready(engine, workflow) == ["apply"]
+
+
+def test_a_timer_may_wait_for_a_duration_of_the_expression_language(flow_engine):
+    engine = flow_engine
+    source = (DATA / "waits.bpmn").read_text().replace(
+        '<bpmn:timeDuration>"P1D"</bpmn:timeDuration>',
+        "<bpmn:timeDuration>duration(&quot;P1D&quot;) * 2</bpmn:timeDuration>")
+    spec_json = load_bpmn(source.encode(), "waits.bpmn").spec_json
+    with clock.frozen(T0):
+        workflow = engine.start(spec_json)
+        complete(engine, workflow, "submit", {"window_opens": "2025-03-08T22:00:00+08:00"})
+    assert engine.next_timer(workflow) == T0 + timedelta(days=2)
+
+
+@pytest.mark.parametrize(("kind", "text", "naive"), [
+    ("timeDate", "2025-03-10T08:00:00", "2025-03-10T08:00:00"),
+    ("timeDate", "2025-03-10", "2025-03-10"),
+    ("timeDate", "2025-W11-1T08:00", "2025-W11-1T08:00"),
+    ("timeDate", "2025-03-10T08:00:00+08:00", None),
+    ("timeDate", "2025-03-10T00:00:00Z", None),
+    ("timeCycle", "R3/2025-03-10T08:00/PT1H", "2025-03-10T08:00"),
+    ("timeCycle", "R3/2025-03-10T08:00+08:00/PT1H", None),
+    ("timeCycle", "R3/PT1H", None),
+    ("timeDuration", "PT1H", None),
+])
+def test_dates_without_an_offset_are_found(kind, text, naive):
+    assert timers.missing_offset(kind, text) == naive
