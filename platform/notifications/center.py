@@ -1,4 +1,9 @@
-"""Notify people: in the app always, by email when they have an address and it is on."""
+"""Notify people: in the app always; by email and chat as each person chose, per kind.
+
+The channels a person chose (``User.wants``) and has set up (an email
+address, a chat webhook) each get a work item keyed like the notification, so
+the worker sends every notification at most once per channel.
+"""
 
 from __future__ import annotations
 
@@ -23,19 +28,26 @@ def notify(session: Session, user: User, kind: str, message: Message, key: str, 
         session, Notification(key=key, user_id=user.id, kind=kind, message=message.msgid,
                               params=dict(message.params), instance_id=instance_id,
                               task_id=task_id, created_at=now or utcnow(),
-                              email_state="pending" if _by_email(user) else "none"),
+                              email_state="pending" if _by_email(user, kind) else "none",
+                              chat_state="pending" if _by_chat(user, kind) else "none"),
         lambda: session.scalar(select(Notification).where(Notification.key == key)))
     if not created:
         return None
-    if _by_email(user):
-        jobs.schedule(session, "email", f"email:{key}", note.created_at, {"notification": note.id},
-                      instance_id=instance_id, task_id=task_id)
+    for channel in ("email", "chat"):
+        if getattr(note, f"{channel}_state") == "pending":
+            jobs.schedule(session, channel, f"{channel}:{key}", note.created_at,
+                          {"notification": note.id}, instance_id=instance_id, task_id=task_id)
     return note
 
 
-def _by_email(user: User) -> bool:
-    """Tell whether a person wants notifications by email, and has an address."""
-    return bool(user.email) and user.email_notifications
+def _by_email(user: User, kind: str) -> bool:
+    """Tell whether a person wants this kind by email, and has an address."""
+    return bool(user.email) and user.wants(kind, "email")
+
+
+def _by_chat(user: User, kind: str) -> bool:
+    """Tell whether a person wants this kind in their chat tool, and has a webhook set."""
+    return bool(user.chat_webhook) and user.wants(kind, "chat")
 
 
 def unread_count(session: Session, user_id: int) -> int:

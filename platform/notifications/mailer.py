@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Literal, cast
 
-from andon.errors import AndonError
+from andon.errors import Undelivered
 from andon.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -139,14 +139,13 @@ class Email:
             raise ValueError(f"extra headers may not set {', '.join(reserved)}")
 
 
-class MailError(AndonError):
+class MailError(Undelivered):
     """An email could not be sent; ``temporary`` says whether trying later may work."""
 
     def __init__(self, msgid: str, *, temporary: bool, code: int | None = None,
                  **params: object) -> None:
-        self.temporary = temporary
         self.code = code
-        super().__init__(msgid, **params)
+        super().__init__(msgid, temporary=temporary, **params)
 
 
 def build_message(email: Email, sender: str) -> EmailMessage:

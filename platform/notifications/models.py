@@ -1,4 +1,4 @@
-"""In-app notifications, each optionally sent by email too."""
+"""In-app notifications, each optionally sent by email and to a chat webhook too."""
 
 from __future__ import annotations
 
@@ -28,3 +28,4 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
     email_state: Mapped[str] = mapped_column(String(16), default="none")
+    chat_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
