@@ -10,9 +10,11 @@ from sqlalchemy import select
 from andon import catalog
 from andon.identity.models import Group, OrgUnit, User
 from andon.web import db
+from andon.web import taxonomies as taxonomy_pages
 from andon.web.auth import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(taxonomy_pages.bp)
 
 
 @bp.get("/")

@@ -10,14 +10,17 @@ from sqlalchemy.orm import Session
 
 from andon.audit import AuditEvent
 from andon.database import utcnow
-from andon.flows import actions, queries
+from andon.errors import AndonError
+from andon.flows import actions, queries, services
 from andon.flows.models import FlowInstance
+from andon.flows.permissions import Permissions, view
 from andon.forms.fields import display, supported
 from andon.forms.store import form_spec_at
+from andon.forms.widget_fields import readable
 from andon.i18n import N_, Message, localize
 from andon.web import db
-from andon.web.i18n import locale_code, role_name
-from andon.web.pages import act, me
+from andon.web.i18n import locale_code, role_name, translate
+from andon.web.pages import act, is_fragment_request, me
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 
@@ -42,6 +45,19 @@ EVENT_TEXT = {
     "instance.suspended": N_("%(actor)s suspended the flow: %(reason)s"),
     "instance.resumed": N_("%(actor)s resumed the flow"),
     "instance.retried": N_("%(actor)s retried the flow"),
+    "task.deadline_unset": N_("Step “%(step)s” has no due time: its deadline_at expression "
+                              "failed (%(reason)s)"),
+    "task.deadline_moved": N_("Step “%(step)s” got the time the flow was suspended back: "
+                              "its due time moved"),
+    "service.completed": N_("Andon ran step “%(step)s”"),
+    "service.failed": N_("Step “%(step)s” failed after %(attempts)s attempts: %(error)s"),
+    "instance.scheduled": N_("Andon started this flow on its schedule"),
+    "message.sent": N_("The flow sent the message “%(message)s”"),
+    "message.received": N_("%(actor)s delivered the message “%(message)s”"),
+    "task.copied": N_("%(actor)s copied %(to)s on step “%(step)s”"),
+    "task.cc": N_("%(actor)s copied %(to)s on step “%(step)s”"),
+    "task.cc.noted": N_("%(actor)s copied %(to)s on step “%(step)s”: %(reason)s"),
+    "attachment.added": N_("%(actor)s attached “%(text)s” to step “%(step)s”"),
 }
 ACTIONS = {"notify": N_("people were notified"), "reassign": N_("the task was reassigned"),
            "complete": N_("the task was completed automatically")}
@@ -66,7 +82,8 @@ def show(instance_id: int) -> Any:
     events = [(event, describe(session, instance, event))
               for event in queries.timeline(session, instance)]
     return render_template("instances/show.html", instance=instance, events=events,
-                           steps=submitted_steps(session, instance))
+                           steps=submitted_steps(session, instance),
+                           incidents=services.incidents(session, instance))
 
 
 def _visible(instance_id: int) -> FlowInstance:
@@ -79,13 +96,18 @@ def _visible(instance_id: int) -> FlowInstance:
     return instance
 
 
-def submitted_steps(session: Session, instance: FlowInstance) -> list[tuple[Any, list[Any]]]:
-    """Return each completed step with its submitted values as (label, value) rows."""
+def submitted_steps(session: Session, instance: FlowInstance,
+                    hidden: frozenset[str] = frozenset()) -> list[tuple[Any, list[Any]]]:
+    """Return each completed step with its submitted values as (label, value) rows.
+
+    Values named in ``hidden`` (a step's ``hidden`` property) are left out.
+    """
     steps = []
     for task in instance.tasks:
         if task.state == "completed" and task.form_version_id:
-            rows = display(form_spec_at(session, task.form_version_id), locale_code(), task.data,
-                           gettext)
+            spec = view(form_spec_at(session, task.form_version_id), Permissions(hidden=hidden))
+            rows = display(spec, locale_code(),
+                           readable(session, spec, task.data, locale_code(), gettext), gettext)
             steps.append((task, rows))
     return steps
 
@@ -102,13 +124,23 @@ def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Mes
               "summary": _choices(session, instance, detail),
               "to": detail.get("to", ""), "reason": detail.get("reason", ""),
               "text": detail.get("text", ""), "level": detail.get("level", ""),
-              "action": gettext(ACTIONS.get(detail.get("action", ""), "-"))}
+              "action": gettext(ACTIONS.get(detail.get("action", ""), "-")),
+              "message": detail.get("message", ""),
+              "attempts": detail.get("attempts", ""), "error": _error(detail)}
     kind = event.kind
     if kind == "task.completed" and params["summary"]:
         kind = "task.decided"
     if kind == "instance.completed" and params["outcome"]:
         kind = "instance.ended"
     return Message(EVENT_TEXT.get(kind, kind), params)
+
+
+def _error(detail: dict[str, Any]) -> str:
+    """Return the translated error a service.failed event recorded."""
+    stored = detail.get("message")
+    if isinstance(stored, dict) and stored.get("msgid"):
+        return translate(Message(stored["msgid"], stored.get("params") or {}))
+    return str(detail.get("error", ""))
 
 
 def _choices(session: Session, instance: FlowInstance, detail: dict[str, Any]) -> str:
@@ -150,7 +182,23 @@ def change(instance_id: int, action: str) -> Any:
            "suspend": lambda: actions.suspend(session, instance, me(), reason),
            "resume": lambda: actions.resume(session, instance, me()),
            "retry": lambda: actions.retry(session, instance, me())}[action]
+    if action == "retry" and is_fragment_request():
+        return _retried_panel(session, instance, run)
     return act(run, gettext(DONE[action]), url_for("instances.show", instance_id=instance_id))
+
+
+def _retried_panel(session: Session, instance: FlowInstance, run: Any) -> Any:
+    """Retry for htmx: return the incident panel saying what happened."""
+    try:
+        run()
+    except AndonError as refused:
+        session.rollback()
+        notice, kind = translate(refused.message), "error"
+    else:
+        session.commit()
+        notice, kind = gettext("The failed steps were queued again."), "info"
+    return render_template("instances/_incident.html", instance=instance, notice=notice,
+                           notice_kind=kind, incidents=services.incidents(session, instance))
 
 
 DONE = {"comment": N_("Comment added."), "withdraw": N_("The flow was withdrawn."),

@@ -6,14 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, flash, redirect, request
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from andon.errors import AndonError, InvalidSubmission
+from andon.forms.fields import Fields, build_fields
+from andon.forms.names import ROW_ACTION, rearrange
+from andon.forms.schema import FormSpec
+from andon.forms.widget_fields import complete
 from andon.i18n import Message
 from andon.identity.models import User
 from andon.web import db
-from andon.web.i18n import translate
+from andon.web.i18n import locale_code, translate
 
 
 def is_fragment_request() -> bool:
@@ -39,9 +43,15 @@ class Submission:
 
 
 def submit(action: Callable[[], Any]) -> Submission:
-    """Run a form's action and commit; on invalid input roll back and keep what was typed."""
+    """Run a form's action and commit; on invalid input roll back and keep what was typed.
+
+    A post from a row button (add, remove, move a row of a table) runs nothing: the
+    page comes back with the rows changed and everything typed kept.
+    """
     if request.method != "POST":
         return Submission()
+    if request.form.get(ROW_ACTION):
+        return Submission(values=rearrange(request.form, request.form[ROW_ACTION]))
     try:
         result = action()
     except InvalidSubmission as invalid:
@@ -62,3 +72,19 @@ def act(action: Callable[[], Any], done: str, back: str) -> Any:
         db.session().commit()
         flash(done)
     return redirect(back)
+
+
+def timezone() -> str:
+    """Return the time zone in which the reader types and reads dates and times."""
+    return str(current_app.config["ANDON"].timezone)
+
+
+def form_fields(spec: FormSpec, values: Any, errors: dict[str, Message],
+                version_id: int | None = None) -> Fields:
+    """Return a form's view-models for this reader; with a version, htmx redraws parts of it."""
+    fields = complete(db.session(), spec,
+                      build_fields(spec, locale_code(), values or {}, errors, timezone()),
+                      locale_code())
+    if version_id is not None:
+        fields.node_url = url_for("forms.node", version_id=version_id)
+    return fields

@@ -9,10 +9,8 @@ from flask_babel import gettext as _
 
 from andon import catalog
 from andon.flows import runtime
-from andon.forms.fields import build_fields
 from andon.web import db
-from andon.web.i18n import locale_code
-from andon.web.pages import me, submit
+from andon.web.pages import form_fields, me, submit
 
 bp = Blueprint("start", __name__, url_prefix="/start")
 
@@ -34,6 +32,8 @@ def form(key: str) -> Any:
     if done.result is not None:
         flash(_("Submitted. It is now with the next step."))
         return redirect(url_for("instances.show", instance_id=done.result.id))
-    fields = build_fields(spec, locale_code(), done.values, done.errors)
+    content = flow.content
+    fields = form_fields(spec, done.values, done.errors,
+                         content["forms"][content["start_form"]])
     return render_template("start/form.html", flow=flow, fields=fields,
                            errors=done.errors), (422 if done.errors else 200)

@@ -1,28 +1,40 @@
-"""One task: its instance's data, its form, and claiming and completing it."""
+"""One task: its instance's data, its form, claiming and completing it, copies and files."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from andon import files
 from andon.database import utcnow
 from andon.errors import Conflict
-from andon.flows import actions, queries, runtime
-from andon.flows.models import Task
-from andon.forms.fields import build_fields
+from andon.flows import actions, permissions, queries, runtime
+from andon.flows.models import FlowInstance, Task
 from andon.forms.store import form_spec_at
 from andon.i18n import N_, Message
 from andon.identity.models import User
 from andon.web import db
-from andon.web.i18n import locale_code
+from andon.web.i18n import translate
 from andon.web.inbox import deadline_of
 from andon.web.instances import submitted_steps
-from andon.web.pages import act, me, submit
+from andon.web.pages import act, form_fields, is_fragment_request, me, submit
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+MULTIPART_MARGIN = 1024 * 1024  # room for the other fields posted with a file
 
 
 @bp.route("/<int:task_id>", methods=["GET", "POST"])
@@ -42,20 +54,25 @@ def show(task_id: int) -> Any:
     return _render(task, user, done.values or task.draft or {}, done.errors)
 
 
-def _render(task: Task, user: User, values: Any, errors: dict[str, Message]) -> Any:
+def _render(task: Task, user: User, values: Any, errors: dict[str, Message],
+            upload_error: str | None = None) -> Any:
     """Render the task page with the form (and its errors) when the user may act."""
     session = db.session()
     actionable = task.state == "open" and runtime.may_act(task, user)
-    fields = []
+    fields, rights = [], permissions.of_step(task.instance.version.content, task.step_id)
     if actionable and task.form_version_id:
-        fields = build_fields(form_spec_at(session, task.form_version_id), locale_code(), values,
-                              errors)
+        spec = form_spec_at(session, task.form_version_id)
+        fields = form_fields(permissions.view(spec, rights),
+                             permissions.prefill(spec, rights, values, task.instance.data),
+                             errors, task.form_version_id)
     people = list(session.scalars(User.listed().where(User.active, User.id != user.id)))
     return render_template("tasks/show.html", task=task, fields=fields, actionable=actionable,
-                           steps=submitted_steps(session, task.instance), errors=errors,
-                           user=user, people=people, earlier=actions.earlier_steps(task),
-                           deadline=deadline_of(session, task, utcnow())), (
-        422 if errors else 200)
+                           steps=submitted_steps(session, task.instance, rights.hidden),
+                           errors=errors, user=user, people=people,
+                           earlier=actions.earlier_steps(task),
+                           deadline=deadline_of(session, task, utcnow()),
+                           upload_error=upload_error, uploads=uploads()), (
+        422 if errors or upload_error else 200)
 
 
 @bp.post("/<int:task_id>/claim")
@@ -101,3 +118,121 @@ def send_back(task_id: int) -> Any:
                                          request.form.get("step", ""),
                                          request.form.get("reason", "")),
                _("Sent back. The earlier step is open again."), url_for("inbox.index"))
+
+
+@bp.post("/<int:task_id>/cc")
+def cc(task_id: int) -> Any:
+    """Copy someone on the task, with an optional note."""
+    to = db.session().scalar(select(User).where(User.username == request.form.get("to", "")))
+
+    def run() -> None:
+        if to is None:
+            raise Conflict(N_("Choose another active person to copy."))
+        actions.cc(db.session(), task_id, me(), to, request.form.get("note", ""))
+    return act(run, _("%(name)s is copied and can follow this flow.",
+                      name=to.display_name if to else ""),
+               url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<int:task_id>/attachments")
+def upload(task_id: int) -> Any:
+    """Attach a file; what else was typed in the task's form is kept as a draft."""
+    session, user, settings = db.session(), me(), uploads()
+    chosen = request.files.get("attachment")
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    if chosen is None or not chosen.filename:
+        return _refused(task_id, values, _("Choose a file to attach."))
+    try:
+        attachment = actions.attach(session, settings, task_id, user, chosen.stream,
+                                    chosen.filename)
+        if values:
+            actions.save_draft(session, task_id, user, values)
+    except files.FileRefused as refused:
+        session.rollback()
+        return _refused(task_id, values, translate(refused.message))
+    session.commit()
+    if is_fragment_request():
+        return _attachments(session.get(Task, task_id), None)
+    flash(_("“%(file)s” is attached.", file=attachment.filename))
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.record_once
+def _allow_uploads(state: Any) -> None:
+    """Raise the request size limit for uploads before anything (the CSRF check) reads the form."""
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
+
+
+def _upload_limit() -> None:
+    """Let an upload be as large as the upload limit, not the smaller one of other requests."""
+    if request.endpoint == "tasks.upload":
+        request.max_content_length = uploads().max_bytes + MULTIPART_MARGIN
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> Any:
+    """Say an upload far over the limit was refused; its name was never read."""
+    task_id = (request.view_args or {}).get("task_id")
+    message = _("The file was not attached: it is larger than the limit of %(limit)s.",
+                limit=files.readable_size(uploads().max_bytes))
+    if request.endpoint != "tasks.upload" or task_id is None:
+        return message, 413
+    page = _refused(task_id, {}, message)
+    return (page, 413) if is_fragment_request() else (page[0], 413)
+
+
+def _refused(task_id: int, values: dict[str, Any], error: str) -> Any:
+    """Show why a file was not attached, keeping what was typed on the page."""
+    task = db.session().get(Task, task_id)
+    if task is None:
+        abort(404)
+    if is_fragment_request():
+        return _attachments(task, error)
+    return _render(task, me(), values or task.draft or {}, {}, upload_error=error)
+
+
+def _attachments(task: Task | None, error: str | None) -> Any:
+    """Render the attachments card alone, for htmx."""
+    if task is None:
+        abort(404)
+    return render_template("tasks/_attachments.html", task=task, instance=task.instance,
+                           actionable=True, upload_error=error, uploads=uploads())
+
+
+@bp.get("/files/<int:attachment_id>")
+def download(attachment_id: int) -> Any:
+    """Send an attached file to someone who may see its instance, as a download."""
+    session = db.session()
+    attachment = session.get(files.Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    instance = session.get(FlowInstance, attachment.instance_id) if attachment.instance_id \
+        else None
+    if instance is None or not queries.can_view(session, instance, me()):
+        abort(403)
+    path = files.path_of(uploads(), attachment.sha256)
+    if not path.exists():
+        abort(404)
+    response = send_file(path, mimetype=attachment.content_type, as_attachment=True,
+                         download_name=attachment.filename, max_age=0, etag=attachment.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def uploads() -> files.UploadSettings:
+    """Return the upload settings of this installation."""
+    config = current_app.config["ANDON"]
+    return config.uploads or files.UploadSettings.from_env({}, config.instance_path)
+
+
+@bp.app_template_global()
+def attachments_of(instance_id: int) -> list[files.Attachment]:
+    """Return the files attached to an instance, for its page and its tasks' pages."""
+    return list(db.session().scalars(files.of_instance(instance_id)))
+
+
+@bp.app_template_filter()
+def filesize(size: int) -> str:
+    """Show a byte count as people read it."""
+    return files.readable_size(size)

@@ -44,8 +44,9 @@ def test_escalations_reach_the_manager_with_an_unread_badge(client, auth, engine
                  handlers(Config.from_env({}, instance_path=tmp_path)), late)
     auth.login("pm")  # the manager of the starter's org unit, and a reviewer
     badge = client.get("/notifications/count", headers={"HX-Request": "true"})
-    assert ">3<" in badge.get_data(as_text=True)  # the reminder, the escalation, the digest
+    assert ">4<" in badge.get_data(as_text=True)  # new task, reminder, escalation, digest
     page = client.get("/notifications/").get_data(as_text=True)
+    assert "New task: “Project manager review” of “Nightly export”, due 2026-03-04 10:00" in page
     assert "Overdue: “Project manager review” of “Nightly export” is past its due time" in page
     assert "Reminder:" in page and 'class="unread"' in page
     auth.post("/notifications/read")
@@ -75,3 +76,41 @@ def test_managers_see_their_teams_overdue_tasks(client, auth):
         auth.login("pm")
         page = client.get("/inbox/?view=team_overdue").get_data(as_text=True)
         assert "My team's overdue" in page and "Nightly export" in page
+
+
+def test_the_record_says_when_a_resume_moved_a_due_time(client, auth, session):
+    from sqlalchemy import select
+
+    from andon.flows.models import Task
+
+    request_change(auth)  # due Wednesday 10:00
+    instance_id = session.scalar(select(Task.instance_id).where(Task.state == "open"))
+    auth.login("admin")
+    with clock.frozen(datetime(2026, 3, 2, 14, tzinfo=SHANGHAI)):
+        auth.post(f"/instances/{instance_id}/suspend", {"text": "Contract on hold"})
+    with clock.frozen(datetime(2026, 3, 3, 9, tzinfo=SHANGHAI)):  # four working hours later
+        auth.post(f"/instances/{instance_id}/resume")
+    page = client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "got the time the flow was suspended back" in page
+    session.expire_all()
+    review = session.scalar(select(Task).where(Task.state == "open"))
+    assert review.due_at == datetime(2026, 3, 4, 15, 30, tzinfo=SHANGHAI)
+
+
+def test_the_record_says_why_a_step_has_no_due_time(client, auth, session):
+    from pathlib import Path
+
+    from andon.flows.deploy import deploy_flow
+    from andon.forms.store import deploy_form
+
+    data = Path(__file__).parent.parent / "data" / "deadlines"
+    deploy_form(session, (data / "acceptance.json").read_text(), "acceptance.json")
+    deploy_flow(session, (data / "acceptance.bpmn").read_bytes(), "acceptance.bpmn")
+    session.commit()
+    auth.login("engineer1")
+    started = auth.post("/start/acceptance", {"title": "Site acceptance", "acceptance_date": ""})
+    page = client.get(started.location).get_data(as_text=True)
+    assert "has no due time: its deadline_at expression failed" in page
+    assert "Unknown name &#39;acceptance_date&#39;" in page
+    chinese = client.get(started.location, headers={"Accept-Language": "zh-CN"})
+    assert "未知名称“acceptance_date”" in chinese.get_data(as_text=True)
