@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from andon import clock
+from andon import clock, temporal
 from andon.config import Config
 
 
@@ -17,6 +17,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         config = Config.from_env(**(config or {}))
     if config.clock_offset:
         clock.move(config.clock_offset)
+    temporal.use_installation_zone(config.timezone)
     app = Flask(__name__.rsplit(".", 1)[0] + ".web", instance_path=str(config.instance_path))
     app.config.update(
         SECRET_KEY=config.secret_key,
@@ -36,10 +37,14 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         auth,
         db,
         errors,
+        excel,
+        forms,
         i18n,
         inbox,
         instances,
+        messages,
         notifications,
+        records,
         reports,
         settings,
         start,
@@ -50,7 +55,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (inbox, start, tasks, instances, reports, admin, notifications, settings):
+    for module in (inbox, start, tasks, forms, instances, reports, admin, notifications,
+                   settings, records, excel, messages):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
     app.add_url_rule("/", endpoint="home", view_func=inbox.home)

@@ -1,4 +1,4 @@
-"""Versioned definitions: forms, flows and reports share one catalogue.
+"""Versioned definitions: calendars, forms, flows, reports and taxonomies share one catalogue.
 
 A definition has a kind and a key and a list of immutable versions. Loading the
 same content again changes nothing; loading changed content publishes a new
@@ -21,7 +21,7 @@ from andon.database import Base, utcnow
 from andon.errors import NotFound
 from andon.i18n import N_, localize
 
-KINDS = ("calendar", "form", "flow", "report")
+KINDS = ("calendar", "form", "flow", "report", "taxonomy")
 
 
 class Definition(Base):

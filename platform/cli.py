@@ -13,7 +13,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon import clock, migrate
+from andon import clock, migrate, temporal
 from andon.config import Config
 from andon.database import make_engine, make_session_factory
 from andon.errors import AndonError
@@ -33,6 +33,7 @@ def main(ctx: click.Context) -> None:
     """Andon: forms, flows with deadlines, and reports for delivery organisations."""
     ctx.obj = Config.from_env()
     clock.move(ctx.obj.clock_offset)
+    temporal.use_installation_zone(ctx.obj.timezone)
 
 
 @main.command()

@@ -68,3 +68,9 @@ def translator(locale: str | None) -> Callable[[str], str]:
     folder = Path(__file__).resolve().parent / "translations"
     chosen = locale if locale in LOCALES else DEFAULT_LOCALE
     return Translations.load(str(folder), [chosen]).gettext  # type: ignore[no-any-return]
+
+
+def in_every_locale(message: Message) -> dict[str, str]:
+    """Render a message in each UI language, to store it where it is read later (an event)."""
+    return {normalize_locale(locale): message.render(translator(locale), normalize_locale(locale))
+            for locale in LOCALES}

@@ -1,4 +1,4 @@
-"""Load definition files from a folder: calendars, forms, flows, then reports.
+"""Load definition files from a folder: calendars, taxonomies, forms, flows, then reports.
 
 Each file loads in its own savepoint: a bad file is reported with its problems
 and leaves nothing behind, while the good ones load.
@@ -18,6 +18,7 @@ from andon.errors import AndonError, InvalidDefinition
 from andon.flows.calendars import load_calendar
 from andon.flows.deploy import deploy_flow
 from andon.forms.store import deploy_form
+from andon.forms.taxonomies import deploy_taxonomy
 from andon.i18n import N_
 from andon.jsonfile import parse_json
 from andon.reports.definition import check_definition as check_report
@@ -47,6 +48,12 @@ def _calendar(session: Session, path: Path, user_id: int | None) -> tuple[
                            json.dumps(json.loads(source), ensure_ascii=False), user_id)
 
 
+def _taxonomy(session: Session, path: Path, user_id: int | None) -> tuple[
+        catalog.DefinitionVersion, bool]:
+    """Load one taxonomy file."""
+    return deploy_taxonomy(session, path.read_text(encoding="utf-8"), path.name, user_id)
+
+
 def _form(session: Session, path: Path, user_id: int | None) -> tuple[
         catalog.DefinitionVersion, bool]:
     """Load one form definition file."""
@@ -55,8 +62,9 @@ def _form(session: Session, path: Path, user_id: int | None) -> tuple[
 
 def _flow(session: Session, path: Path, user_id: int | None) -> tuple[
         catalog.DefinitionVersion, bool]:
-    """Load one BPMN file."""
-    return deploy_flow(session, path.read_bytes(), path.name, user_id)
+    """Load one BPMN file with the DMN files beside it (``<decision id>.dmn``)."""
+    tables = {dmn.name: dmn.read_bytes() for dmn in path.parent.glob("*.dmn")}
+    return deploy_flow(session, path.read_bytes(), path.name, user_id, tables)
 
 
 def _report(session: Session, path: Path, user_id: int | None) -> tuple[
@@ -70,6 +78,7 @@ def _report(session: Session, path: Path, user_id: int | None) -> tuple[
 
 KINDS: list[tuple[str, str, Deployer]] = [
     ("calendar", "calendars/*.json", _calendar),
+    ("taxonomy", "taxonomies/*.json", _taxonomy),
     ("form", "forms/*.json", _form),
     ("flow", "flows/*.bpmn", _flow),
     ("report", "reports/*.json", _report),
@@ -77,7 +86,7 @@ KINDS: list[tuple[str, str, Deployer]] = [
 
 
 def load_folder(session: Session, folder: Path, user_id: int | None = None) -> list[Loaded]:
-    """Load every definition under a folder (searched recursively): calendars and forms first."""
+    """Load every definition under a folder (searched recursively), in dependency order."""
     if not folder.is_dir():
         raise InvalidDefinition(N_("%(file)s is not a folder."), file=str(folder))
     results = []

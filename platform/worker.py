@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from andon import jobs
 from andon.config import Config
 from andon.database import utcnow
-from andon.flows import digests, escalations
+from andon.errors import Undelivered
+from andon.flows import digests, escalations, messages, schedules, services, waits
 from andon.flows.worker import run_due
-from andon.notifications.delivery import email_handler
+from andon.notifications.delivery import chat_handler, email_handler
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,24 @@ log = logging.getLogger(__name__)
 def handlers(config: Config) -> dict[str, jobs.Handler]:
     """Return what the worker does for each kind of work item."""
     return {"remind": escalations.remind, "escalate": escalations.escalate,
-            "digest": digests.send, "email": email_handler(config.smtp, config.base_url)}
+            "digest": digests.send, "email": email_handler(config.smtp, config.base_url),
+            services.KIND: services.handler(config.outbound_private),
+            waits.KIND: messages.send, schedules.KIND: schedules.start,
+            "chat": chat_handler(config.base_url, config.outbound_private)}
+
+
+#: what to do after a failed attempt, by kind: a service step fails its instance at the end
+ON_FAILURE = {services.KIND: services.failed}
 
 
 def run_once(sessions: sessionmaker[Session], work: dict[str, jobs.Handler],
              now: datetime | None = None, timezone: str = "Asia/Shanghai") -> int:
-    """Fire due timers, plan today's digests and run due work items once; return items run."""
+    """Fire due timers, plan digests and scheduled starts, run due work items; return items run."""
     now = now or utcnow()
     with sessions() as session:
         run_due(session, now)
         digests.plan(session, now, timezone)
+        schedules.plan_all(session, now)
         session.commit()
     owner = uuid.uuid4().hex
     with sessions() as session:
@@ -57,7 +66,10 @@ def _perform(sessions: sessionmaker[Session], item_id: int, work: dict[str, jobs
             log.warning("work item %s failed: %s", item_id, error)
             failure = error
     with sessions() as session:
-        jobs.record_failure(session, item_id, failure, now, owner,
-                            temporary=getattr(failure, "temporary", True))
+        item = jobs.record_failure(session, item_id, failure, now, owner,
+                                   temporary=not isinstance(failure, Undelivered)
+                                   or failure.temporary)
+        if item is not None and item.kind in ON_FAILURE:
+            ON_FAILURE[item.kind](session, item, failure, now)
         session.commit()
     return False

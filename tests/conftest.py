@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from andon import temporal
 from andon.database import Base, make_engine, make_session_factory
 from andon.demo import create_people
+from andon.forms.store import deploy_form
 from andon.identity.models import User
 from andon.loader import load_folder
 
@@ -24,6 +29,28 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("ANDON_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture(autouse=True)
+def installation_zone() -> Iterator[None]:
+    """Start every test with today() in UTC, whatever zone an app or test set before."""
+    temporal.use_installation_zone("UTC")
+    yield
+    temporal.use_installation_zone("UTC")
+
+
+@pytest.fixture
+def deploy_issue(session: Session) -> Callable[..., None]:
+    """Return a function that publishes the records tests' issue form, optionally changed."""
+    source = Path(__file__).resolve().parent / "data" / "records" / "issue.json"
+
+    def deploy(change: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        definition = json.loads(source.read_text())
+        if change:
+            change(definition)
+        deploy_form(session, json.dumps(definition, ensure_ascii=False), "issue.json")
+        session.commit()
+    return deploy
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -147,3 +174,66 @@ class Auth:
 def auth(client: FlaskClient, people: dict[str, User]) -> Auth:
     """Return the sign-in helper, with the demo people present."""
     return Auth(client)
+
+
+class Loopback:
+    """A real HTTP server on loopback that answers each POST with ``answer(path, body)``.
+
+    ``answer`` returns a status and what to send: bytes as they are, anything else as
+    JSON. Every request's path, headers and JSON body is kept in ``received``.
+    """
+
+    def __init__(self, answer: Callable[[str, Any], tuple[int, Any]]) -> None:
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                received.append((self.path, dict(self.headers), body))
+                status, reply = answer(self.path, body)
+                raw = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "http://example.com/")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: object) -> None:
+                """Keep the test output quiet."""
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def stop(self) -> None:
+        """Shut the server down."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[Callable[[str, Any], tuple[int, Any]]], Loopback]]:
+    """Return a function that starts a loopback server for this test; all stop after it."""
+    started: list[Loopback] = []
+
+    def start(answer: Callable[[str, Any], tuple[int, Any]]) -> Loopback:
+        started.append(Loopback(answer))
+        return started[-1]
+    yield start
+    for server in started:
+        server.stop()
+
+
+def chat_answer(path: str, body: Any) -> tuple[int, Any]:
+    """Answer like WeCom and DingTalk: /ok errcode 0, /refuse errcode 93000, /busy HTTP 503."""
+    code = 93000 if path.startswith("/refuse") else 0
+    return (503 if path.startswith("/busy") else 200,
+            {"errcode": code, "errmsg": "ok" if not code else "bad key"})
+
+
+@pytest.fixture
+def chat_hook(loopback: Callable[..., Loopback]) -> Loopback:
+    """Run a chat tool's incoming webhook stand-in on loopback for one test."""
+    return loopback(chat_answer)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select, true
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import Select
 
 from andon.database import Base, utcnow
 
 ROLES = ("admin", "designer", "member", "leader")
+#: the kinds of notification a person can turn off per channel, and the channels
+TOPICS = ("assigned", "reminder", "escalation", "cc", "digest")
+CHANNELS = ("email", "chat")
+#: which notification kinds belong to which topic; other kinds count as "assigned"
+TOPIC_OF = {"transfer": "assigned", "assigned": "assigned", "reminder": "reminder",
+            "escalation": "escalation", "cc": "cc", "digest": "digest"}
+CHAT_KINDS = ("wecom", "dingtalk", "feishu", "slack", "generic")
 
 group_member = Table(
     "group_member",
@@ -46,9 +54,12 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(256))
     locale: Mapped[str | None] = mapped_column(String(16))
-    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: channel choices that differ from the default (everything on): {"cc": {"email": false}}
+    notify_prefs: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    chat_kind: Mapped[str | None] = mapped_column(String(16))
+    chat_webhook: Mapped[str | None] = mapped_column(String(1000))
     active: Mapped[bool] = mapped_column(default=True)
-    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     org_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[org_unit_id])
@@ -63,6 +74,13 @@ class User(Base):
     def has_role(self, *names: str) -> bool:
         """Tell whether the user holds any of the roles."""
         return bool(self.roles.intersection(names))
+
+    def wants(self, kind: str, channel: str) -> bool:
+        """Tell whether the person wants this kind of notification on a channel (in-app: always)."""
+        if channel == "app":
+            return True
+        topic = TOPIC_OF.get(kind, "assigned")
+        return bool((self.notify_prefs or {}).get(topic, {}).get(channel, True))
 
     @classmethod
     def listed(cls) -> Select[User]:
