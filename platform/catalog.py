@@ -3,7 +3,12 @@
 A definition has a kind and a key and a list of immutable versions. Loading the
 same content again changes nothing; loading changed content publishes a new
 version and retires the one before, which stays readable for the instances and
-records made with it.
+records made with it. A definition may also be retired as a whole (no version
+is published) and reactivated.
+
+Administrators editing in the browser work on a draft: at most one per
+definition, saved with a revision number so that two people editing the same
+draft cannot overwrite each other silently (``StaleDraft``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from andon.database import Base, utcnow
-from andon.errors import NotFound
+from andon.errors import Conflict, NotFound
 from andon.i18n import N_, localize
+from andon.identity.models import User
 
 KINDS = ("calendar", "form", "flow", "report", "taxonomy")
 
@@ -57,6 +63,7 @@ class DefinitionVersion(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     definition: Mapped[Definition] = relationship(back_populates="versions")
+    created_by: Mapped[User | None] = relationship()
 
     @property
     def content(self) -> Any:
@@ -66,6 +73,32 @@ class DefinitionVersion(Base):
     def label(self, locale: str) -> str:
         """Return the title in the locale, falling back to any title or the key."""
         return localize(self.title, locale) or self.definition.key
+
+
+class DefinitionDraft(Base):
+    """The draft an administrator is editing: free to change, not yet a version."""
+
+    __tablename__ = "definition_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(default=1)
+    based_on: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    definition: Mapped[Definition] = relationship()
+    updated_by: Mapped[User | None] = relationship()
+
+
+class StaleDraft(Conflict):
+    """The draft was saved by someone else since the editor read it."""
+
+    def __init__(self, draft: DefinitionDraft) -> None:
+        self.draft = draft
+        super().__init__(N_("Someone else saved this draft since you opened it. Their version "
+                            "is shown below; your last change was not applied."))
 
 
 @lru_cache(maxsize=128)
@@ -139,3 +172,78 @@ def all_versions(session: Session) -> list[DefinitionVersion]:
     query = (select(DefinitionVersion).join(Definition)
              .order_by(Definition.kind, Definition.key, DefinitionVersion.number.desc()))
     return list(session.scalars(query))
+
+
+def _definition(session: Session, kind: str, key: str) -> Definition | None:
+    """Return the definition of a kind and key, if there is one."""
+    return session.scalar(select(Definition).where(Definition.kind == kind, Definition.key == key))
+
+
+def draft(session: Session, kind: str, key: str) -> DefinitionDraft | None:
+    """Return the draft of a definition, if someone started one."""
+    return session.scalar(select(DefinitionDraft).join(Definition).where(
+        Definition.kind == kind, Definition.key == key))
+
+
+def save_draft(session: Session, kind: str, key: str, source: str, revision: int | None,
+               user_id: int | None = None) -> DefinitionDraft:
+    """Save the draft's new source; ``revision`` is the one the editor read (None: a new draft).
+
+    Raises ``StaleDraft`` when the draft changed since (or, for a new draft, exists).
+    """
+    definition = _definition(session, kind, key)
+    if definition is None:
+        definition = Definition(kind=kind, key=key)
+        session.add(definition)
+        session.flush()
+    found = session.scalar(select(DefinitionDraft).where(
+        DefinitionDraft.definition_id == definition.id).with_for_update())
+    if found is None:
+        published_now = _published(session, definition.id)
+        found = DefinitionDraft(definition=definition, source=source, revision=1,
+                                based_on=published_now.number if published_now else None,
+                                updated_by_id=user_id)
+        session.add(found)
+        session.flush()
+        return found
+    if revision != found.revision:
+        raise StaleDraft(found)
+    found.source, found.revision = source, found.revision + 1
+    found.updated_at, found.updated_by_id = utcnow(), user_id
+    session.flush()
+    return found
+
+
+def discard_draft(session: Session, kind: str, key: str) -> None:
+    """Delete the draft of a definition, if any."""
+    found = draft(session, kind, key)
+    if found is not None:
+        session.delete(found)
+        session.flush()
+
+
+def versions_of(session: Session, kind: str, key: str) -> list[DefinitionVersion]:
+    """Return every version of one definition, newest first (empty if none)."""
+    return list(session.scalars(
+        select(DefinitionVersion).join(Definition)
+        .where(Definition.kind == kind, Definition.key == key)
+        .order_by(DefinitionVersion.number.desc())))
+
+
+def retire(session: Session, kind: str, key: str) -> DefinitionVersion:
+    """Retire the published version: nothing new is made with the definition any more."""
+    version = current(session, kind, key)
+    version.status = "retired"
+    session.flush()
+    return version
+
+
+def reactivate(session: Session, kind: str, key: str) -> DefinitionVersion:
+    """Publish the newest version of a retired definition again."""
+    versions = versions_of(session, kind, key)
+    if not versions:
+        raise NotFound(N_("There is no %(kind)s named %(key)s."), kind=kind, key=key)
+    if not any(v.status == "published" for v in versions):
+        versions[0].status = "published"
+        session.flush()
+    return next(v for v in versions if v.status == "published")

@@ -32,6 +32,8 @@ TEXT_WIDGETS = frozenset({"text", "textarea", "date", "email", "url", "tel", "da
 FORMAT_WIDGETS = {"date": "date", "date-time": "datetime", "time": "time", "email": "email",
                   "uri": "url", "url": "url"}
 LONG_TEXT = 200
+# Where a nested field keeps what a top-level field keeps in the layout (forms.builder writes it).
+NESTED_LAYOUT = {"help": "x-help", "placeholder": "x-placeholder", "options": "x-options"}
 ROOT_ID = "fields-root"
 
 
@@ -124,9 +126,16 @@ class Renderer:
         text = schema.get("x-label") or schema.get("title")
         return localize(text, self.locale) or key
 
+    def _layout(self, schema: Schema, name: str) -> dict[str, Any]:
+        """Return a field's layout entry: the layout's at the top, else its x- keywords."""
+        if name in self.spec.properties:
+            return self.spec.field_layout(name)
+        return {entry: schema[keyword] for entry, keyword in NESTED_LAYOUT.items()
+                if keyword in schema}
+
     def _help(self, schema: Schema, name: str) -> str:
-        """Return help text: the layout's at the top level, else the description."""
-        layout = self.spec.field_layout(name)
+        """Return help text: the layout's (or x-help), else the description."""
+        layout = self._layout(schema, name)
         return localize(layout.get("help") or schema.get("description", ""), self.locale)
 
     def section(self, schema: Schema, name: str, label: str, required: bool, value: Any,
@@ -190,7 +199,7 @@ class Renderer:
     def field(self, schema: Schema, name: str, key: str, kind: str, label: str,
               required: bool, refresh: str | None) -> Field:
         """Return one input."""
-        layout = self.spec.field_layout(key) if name == key else {}
+        layout = self._layout(schema, name)
         widget, custom = _widget(kind, schema)
         target = _target(refresh) if refresh is not None else f"#field-{dom_id(name)}"
         return Field(
@@ -198,8 +207,7 @@ class Renderer:
             value=self._text(name, kind, schema), error=self.errors.get(name),
             options=self._options(kind, schema, layout, custom),
             chosen=[self.flat[k] for k in under(self.flat, name) if not k.endswith(f"[{ROWS}]")],
-            help=self._help(schema, name) if name == key else localize(
-                schema.get("description", ""), self.locale),
+            help=self._help(schema, name),
             placeholder=localize(layout.get("placeholder", ""), self.locale),
             read_only=bool(schema.get("readOnly", False)),
             input_type=(custom.input_type if custom and custom.input_type else

@@ -271,7 +271,9 @@ def _check_field_layout(entry: dict[str, Any], path: str, prop: Any) -> list[Pro
     options = entry.get("options", {})
     if not isinstance(options, dict):
         return problems + [(_join(path, "options"), "The options must be an object by value.")]
-    allowed = {str(v) for v in option_values(prop)}
+    choices = prop.get("items") if isinstance(prop, dict) and prop.get("type") == "array" \
+        else prop  # a checkbox group labels the values of its items
+    allowed = {str(v) for v in option_values(choices)}
     for value, text in options.items():
         option_path = _join(_join(path, "options"), value)
         if value not in allowed:
