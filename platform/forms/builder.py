@@ -28,6 +28,8 @@ from typing import Any
 
 from andon import expressions
 from andon.errors import InvalidSubmission, NotFound
+from andon.forms import patterns
+from andon.forms.patterns import backtracking_problem
 from andon.forms.schema import DRAFT_2020_12, KEY_RE, option_values
 from andon.i18n import N_, Message, in_every_locale, localize
 
@@ -531,6 +533,11 @@ def _limits(kind: Kind, posted: Mapping[str, str],
             except re.error as error:
                 errors["pattern"] = Message(N_("This is not a valid regular expression: "
                                                "%(error)s."), {"error": str(error)})
+            else:
+                if backtracking_problem(pattern) == patterns.NESTED:
+                    errors["pattern"] = Message(patterns.NESTED)
+                elif backtracking_problem(pattern):
+                    errors["pattern"] = Message(patterns.OVERLAP)
         changes.append(_keyword("pattern", pattern or None))
     if kind.name in ("number", "integer", "money", "percent"):
         for name in ("minimum", "maximum"):

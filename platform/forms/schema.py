@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from andon.errors import InvalidDefinition
 from andon.forms import widget_checks, widgets
+from andon.forms.patterns import backtracking_problem
 from andon.i18n import N_, localize
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -230,7 +231,8 @@ def _regex_problems(regex: str, path: str) -> list[Problem]:
         re.compile(regex)
     except re.error as exc:
         return [(path, f"The pattern is not a valid regular expression: {exc}.")]
-    return []
+    risky = backtracking_problem(regex)
+    return [(path, risky)] if risky else []
 
 
 def _check_layout(layout: dict[str, Any], schema: dict[str, Any]) -> list[Problem]:
