@@ -39,7 +39,9 @@ LONG_TEXT = 200
 MAX_FIELDS = 300
 # Layout entries of a top-level field and the schema keywords a nested field keeps them in.
 NESTED = {"label": "x-label", "help": "x-help", "placeholder": "x-placeholder",
-          "widget": "x-widget", "options": "x-options", "currency": "x-currency"}
+          "widget": "x-widget", "options": "x-options", "currency": "x-currency",
+          "width": "x-width"}
+WIDTHS = ("full", "half", "third")
 # Widgets that make a kind of their own (text, number, radio and textarea only draw one).
 WIDGET_KINDS = frozenset({"money", "percent", "user", "group", "orgunit", "taxonomy"})
 TOP_ONLY = frozenset({"taxonomy", "computed", "user", "group", "orgunit"})
@@ -404,6 +406,7 @@ def panel_values(definition: Mapping[str, Any], path: Path) -> dict[str, str]:
                           ("pattern", "pattern")):
         values[name] = _text(prop.get(keyword))
     values["default"] = _text(prop.get("default"))
+    values["width"] = str(_get(definition, path, "width") or "full")
     values["options"] = _options_text(definition, path) \
         if kind.group == "choice" and kind.name != "taxonomy" else ""
     layout = _entry(definition, path)
@@ -474,6 +477,10 @@ def update_field(definition: dict[str, Any], path: Path, posted: Mapping[str, st
             errors["label_en"] = Message(N_("Give the field a label in at least one language."))
         changes.append(_setter(entry, text))
     changes.append(_flag("readOnly", posted.get("read_only") == "on"))
+    width = posted.get("width", "full")
+    if width not in WIDTHS:
+        errors["width"] = Message(N_("Choose a width from the list."))
+    changes.append(_setter("width", None if width == "full" else width))
     required = posted.get("required") == "on"
     changes += _limits(kind, posted, errors)
     changes += _choices(kind, posted, errors)

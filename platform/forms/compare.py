@@ -22,7 +22,7 @@ ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("help_en", N_("Help (English)")), ("help_zh", N_("Help (Chinese)")),
     ("placeholder_en", N_("Placeholder (English)")),
     ("placeholder_zh", N_("Placeholder (Chinese)")),
-    ("required", N_("Required")), ("read_only", N_("Read-only")),
+    ("required", N_("Required")), ("read_only", N_("Read-only")), ("width", N_("Width")),
     ("min_length", N_("Minimum length")), ("max_length", N_("Maximum length")),
     ("minimum", N_("Minimum")), ("maximum", N_("Maximum")), ("pattern", N_("Pattern")),
     ("default", N_("Default")), ("options", N_("Options")), ("currency", N_("Currency")),

@@ -51,6 +51,8 @@ class Field:
     target: str = ""
     compact: bool = False
     node: str = "field"
+    #: the share of the form's width: "" (all of it), "half" or "third"
+    width: str = ""
     #: what a registered widget's template needs beyond this (e.g. a picker's option groups)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -73,6 +75,7 @@ class Section:
     choice: Field | None = None
     reactive: bool = False
     node: str = "section"
+    width: str = ""
 
 
 @dataclass
@@ -107,6 +110,7 @@ class Table:
     read_only: bool = False
     tabular: bool = True
     node: str = "table"
+    width: str = ""
     add_text: Message = ADD_ROW
     actions_text: Message = ROW_ACTIONS
 

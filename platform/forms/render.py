@@ -33,7 +33,9 @@ FORMAT_WIDGETS = {"date": "date", "date-time": "datetime", "time": "time", "emai
                   "uri": "url", "url": "url"}
 LONG_TEXT = 200
 # Where a nested field keeps what a top-level field keeps in the layout (forms.builder writes it).
-NESTED_LAYOUT = {"help": "x-help", "placeholder": "x-placeholder", "options": "x-options"}
+NESTED_LAYOUT = {"help": "x-help", "placeholder": "x-placeholder", "options": "x-options",
+                 "width": "x-width"}
+WIDTHS = frozenset({"half", "third"})  # "full", the default, draws no class
 ROOT_ID = "fields-root"
 
 
@@ -113,10 +115,14 @@ class Renderer:
             kind = "string"
         label = self.label(schema, name, key)
         if kind == "object":
-            return self.section(schema, name, label, required, value, depth, refresh)
-        if kind == "array":
-            return self.table(schema, name, label, required, value, depth, refresh)
-        return self.field(schema, name, key, kind, label, required, refresh)
+            built = self.section(schema, name, label, required, value, depth, refresh)
+        elif kind == "array":
+            built = self.table(schema, name, label, required, value, depth, refresh)
+        else:
+            built = self.field(schema, name, key, kind, label, required, refresh)
+        width = self._layout(schema, name).get("width")
+        built.width = width if width in WIDTHS else ""
+        return built
 
     def label(self, schema: Schema, name: str, key: str) -> str:
         """Return a label: the layout's (top level), else x-label, title or the key."""

@@ -266,6 +266,8 @@ def _check_field_layout(entry: dict[str, Any], path: str, prop: Any) -> list[Pro
     problems: list[Problem] = []
     for text_key in ("label", "placeholder", "help"):
         problems += _check_text(entry.get(text_key), _join(path, text_key))
+    if entry.get("width", "full") not in ("full", "half", "third"):
+        problems.append((_join(path, "width"), "The width is \"full\", \"half\" or \"third\"."))
     widget = entry.get("widget")
     if widget is not None and widget not in widgets.names():
         known = ", ".join(sorted(widgets.names()))

@@ -72,6 +72,7 @@ def test_a_form_is_built_published_and_filled_in(
     page.locator("#panel-required").check()
     apply(page, name="customer", label_en="Customer", label_zh="客户")
     select_field(page, "money_1")
+    page.locator("#panel-width").select_option("half")
     apply(page, name="budget", label_en="Budget", label_zh="预算", minimum="0")
     select_field(page, "select_1")
     apply(page, name="visit_kind", label_en="Kind of visit", label_zh="拜访方式",
@@ -88,6 +89,7 @@ def test_a_form_is_built_published_and_filled_in(
     expect(page.locator("#panel-maximum")).to_have_value("lots")
     expect(page.locator(".panel [role=alert]")).to_be_visible()
     shot(page, "property-refused")
+    page.locator("#panel-width").select_option("half")
     apply(page, name="hours", maximum="24", label_en="Hours")
 
     # Move the date to the top; the preview follows.
@@ -105,6 +107,9 @@ def test_a_form_is_built_published_and_filled_in(
     preview = page.locator("#builder-preview")
     expect(preview.locator("label").first).to_have_text(re.compile("Date"))
     expect(preview.locator("#input-budget")).to_be_visible()
+    hours, budget = (preview.locator(f"#field-{name}").bounding_box()
+                     for name in ("hours", "budget"))
+    assert hours and budget and hours["y"] == budget["y"]  # half width: side by side
     expect(preview.get_by_role("button", name="Add a row")).to_be_visible()
     shot(page, "builder")
 

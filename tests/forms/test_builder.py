@@ -50,7 +50,8 @@ def expense_claim() -> dict[str, Any]:
                                            label_zh="内容", help_zh="写清楚用途", required="on"))
     amount = builder.add_field(form, "money", into=lines)
     builder.update_field(form, amount, panel(form, amount, name="amount", label_en="Amount",
-                                             label_zh="金额", minimum="0"))
+                                             label_zh="金额", minimum="0", width="third"))
+    builder.update_field(form, ("date_1",), panel(form, ("date_1",), width="half"))
     return form
 
 
@@ -71,6 +72,11 @@ def test_a_form_built_field_by_field_is_a_valid_definition_that_renders_and_vali
     assert labels["lines[0][what]"] == "内容"
     helps = {node.name: node.help for node in walk(list(fields)) if hasattr(node, "help")}
     assert helps["lines[0][what]"] == "写清楚用途"
+    widths = {node.name: node.width for node in walk(list(fields)) if node.width}
+    assert widths == {"date_1": "half", "lines[0][amount]": "third"}
+    assert form["layout"]["fields"]["date_1"]["width"] == "half"
+    assert form["schema"]["properties"]["lines"]["items"]["properties"]["amount"]["x-width"] \
+        == "third"
     category = next(node for node in walk(list(fields)) if node.name == "category")
     assert category.options == [("travel", "差旅"), ("meals", "餐饮")]
 
