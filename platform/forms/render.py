@@ -114,6 +114,7 @@ class Renderer:
         if depth > MAX_DEPTH and kind in ("object", "array"):
             kind = "string"
         label = self.label(schema, name, key)
+        built: Section | Table | Field
         if kind == "object":
             built = self.section(schema, name, label, required, value, depth, refresh)
         elif kind == "array":
