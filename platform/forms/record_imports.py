@@ -31,6 +31,7 @@ from andon import audit, clock
 from andon.errors import NotFound
 from andon.forms.excel import Cell, Sheet
 from andon.forms.models import Record, RecordChange
+from andon.forms.record_links import save_links
 from andon.forms.records import current_form, search_text
 from andon.i18n import N_
 from andon.identity.models import User
@@ -169,6 +170,7 @@ def save_rows(session: Session, form_key: str, rows: Sequence[Mapping[str, Any]]
             {"record_id": record_id, "version": 1, "kind": "imported", "at": now,
              "by_id": user.id, "changes": {name: [None, value] for name, value in data.items()}}
             for record_id, data in zip(new_ids, batch, strict=True)])
+        save_links(session, spec, list(zip(new_ids, batch, strict=True)))
         ids += new_ids
     if ids:
         audit.record(session, "record.imported", "form", version_id, user.id, at=now,
