@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,33 +23,9 @@ from andon.forms.validation import validate_submission
 from andon.forms.widget_fields import complete, readable
 from andon.identity.models import User
 
-SUPPLIER = {
-    "key": "supplier", "title": {"en": "Supplier", "zh-CN": "供应商"},
-    "schema": {"type": "object", "required": ["name"],
-               "properties": {"name": {"type": "string"}, "city": {"type": "string"}}},
-    "layout": {"order": ["name", "city"]},
-}
-VAULT = {
-    "key": "vault", "title": {"en": "Vault", "zh-CN": "保险库"},
-    "schema": {"type": "object", "properties": {"name": {"type": "string"}}},
-    "layout": {"records": {"readers": ["leader"]}},
-}
-ORDER = {
-    "key": "order", "title": {"en": "Order", "zh-CN": "订单"},
-    "schema": {"type": "object", "required": ["title"], "properties": {
-        "title": {"type": "string"},
-        "supplier": {"type": "integer"},
-        "vault": {"type": "integer"},
-        "lines": {"type": "array", "items": {"type": "object", "properties": {
-            "part": {"type": "string"},
-            "maker": {"type": "integer", "x-widget": "record", "x-form": "supplier",
-                      "x-label": {"en": "Maker", "zh-CN": "制造商"}}}}}}},
-    "layout": {"order": ["title", "supplier", "vault", "lines"], "fields": {
-        "supplier": {"label": {"en": "Supplier", "zh-CN": "供应商"}, "widget": "record",
-                     "form": "supplier"},
-        "vault": {"widget": "record", "form": "vault"},
-        "lines": {"label": {"en": "Lines", "zh-CN": "明细"}}}},
-}
+DATA = Path(__file__).resolve().parents[1] / "data" / "refs"
+SUPPLIER, VAULT, ORDER = (json.loads((DATA / f"{key}.json").read_text())
+                          for key in ("supplier", "vault", "order"))
 
 
 def deploy(session, *definitions) -> None:
