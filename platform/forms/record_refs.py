@@ -13,7 +13,7 @@ and the first two values of the record that are not empty.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from andon.identity.models import User
 UNKNOWN = N_("There is no record #%(id)s among the %(form)s records you may read; "
              "search and choose one.")
 SEARCH_LIMIT = 20
+CHUNK = 1000
 TITLE_PARTS, TITLE_WIDTH = 2, 60
 KEY_RE = re.compile(r"[^\[\]]+")
 
@@ -192,21 +193,32 @@ def validate_references(session: Session, spec: FormSpec, data: Mapping[str, Any
 
     A reference already stored at the same place may stay while its record exists.
     """
-    refs = references(spec, data)
-    if not refs:
-        return {}
     kept = {ref.path: ref.id for ref in references(spec, previous)}
-    forms = dict(session.execute(select(Record.id, Record.form_key)
-                                 .where(Record.id.in_({ref.id for ref in refs}))).all())
-    readable = readable_keys(session, {ref.form for ref in refs}, user)
-    errors = {}
-    for ref in refs:
-        if forms.get(ref.id) == ref.form and (ref.form in readable or kept.get(ref.path) == ref.id):
-            continue
-        target = readable.get(ref.form)
-        errors[ref.path] = Message(UNKNOWN, {"id": ref.id,
-                                             "form": target.title if target else ref.form})
+    return check_many(session, spec, [data], user, [kept])[0]
+
+
+def check_many(session: Session, spec: FormSpec, rows: Sequence[Mapping[str, Any]], user: User,
+               kept: Sequence[Mapping[str, int]] | None = None) -> list[dict[str, Message]]:
+    """Return the reference errors of each row, in a few queries however many rows there are."""
+    found = [references(spec, data) for data in rows]
+    wanted = sorted({ref.id for refs in found for ref in refs})
+    forms: dict[int, str] = {}
+    for start in range(0, len(wanted), CHUNK):
+        forms.update((row[0], row[1]) for row in session.execute(
+            select(Record.id, Record.form_key).where(Record.id.in_(wanted[start:start + CHUNK]))))
+    readable = readable_keys(session, {ref.form for refs in found for ref in refs}, user)
+    errors: list[dict[str, Message]] = []
+    for index, refs in enumerate(found):
+        stays = kept[index] if kept else {}
+        errors.append({ref.path: _unknown(ref, readable.get(ref.form)) for ref in refs
+                       if forms.get(ref.id) != ref.form
+                       or (ref.form not in readable and stays.get(ref.path) != ref.id)})
     return errors
+
+
+def _unknown(ref: Ref, target: FormSpec | None) -> Message:
+    """Return the message of a reference to no record of its form that one may read."""
+    return Message(UNKNOWN, {"id": ref.id, "form": target.title if target else ref.form})
 
 
 def search(session: Session, form_key: str, text: str, user: User, locale: str,

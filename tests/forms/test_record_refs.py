@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from andon.errors import Forbidden, InvalidDefinition, InvalidSubmission
 from andon.forms import record_refs, widgets_people
+from andon.forms.excel import Sheet, check_rows
 from andon.forms.fields import build_fields, display
 from andon.forms.models import RecordLink
 from andon.forms.record_access import published_spec
-from andon.forms.record_imports import save_rows
+from andon.forms.record_imports import check_references, save_rows
 from andon.forms.record_links import linked_from, links_to
 from andon.forms.records import create_record, update_record
 from andon.forms.schema import check_definition
@@ -204,13 +205,23 @@ def test_search_finds_readable_records_by_text_or_number(session, forms):
         record_refs.search(session, "vault", "gold", engineer, "en")
 
 
-def test_an_excel_import_keeps_the_links_too(session, forms):
+def test_an_excel_import_checks_record_numbers_and_keeps_the_links(session, forms):
     engineer = forms["engineer1"]
     acme = supplier(session, engineer, "Acme")
+    vault = create_record(session, "vault", {"name": "Gold"}, forms["leader"])
     session.commit()
-    ids = save_rows(session, "order", [{"title": "a", "supplier": acme.id},
-                                       {"title": "b", "supplier": 9999}], engineer)
+    spec = published_spec(session, "order")
+    sheet = Sheet(["Title", "Supplier"], [(2, ["a", acme.id]), (3, ["b", f"#{vault.id}"]),
+                                          (4, ["c", 9999]), (5, ["d", None])])
+    report = check_references(session, spec, check_rows(spec, sheet, ["title", "supplier"]),
+                              engineer)
+    assert [row.number for row in report.valid] == [2, 5]
+    assert [(row.number, list(row.errors)) for row in report.invalid] == [
+        (3, ["supplier"]), (4, ["supplier"])]
+    ids = save_rows(session, "order", [row.data for row in report.valid], engineer)
     assert links(session, ids[0]) == {"supplier": acme.id} and links(session, ids[1]) == {}
+    ids = save_rows(session, "order", [{"title": "e", "supplier": vault.id}], engineer)
+    assert links(session, ids[0]) == {}  # unchecked rows never link to another form
 
 
 def test_the_people_picker_becomes_a_search_box_for_many_users(session, forms):
