@@ -50,7 +50,7 @@ def rules_spec(session: Session, record: Record) -> FormSpec:
 
 
 def spec_at(session: Session, version_id: int) -> FormSpec:
-    """Return the form as it was in one version (``andon.forms.store.form_spec_at`` checked)."""
+    """Return the form as it was in one version (``store.form_spec_at``, without store)."""
     version = session.get(catalog.DefinitionVersion, version_id)
     if version is None:
         raise NotFound(N_("There is no form version %(id)s."), id=version_id)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from andon.forms.models import Record, RecordLink
 from andon.forms.record_access import published_spec, spec_at
-from andon.forms.record_refs import path_label, references, titles
+from andon.forms.record_refs import has_references, path_label, references, titles
 from andon.forms.schema import FormSpec
 from andon.identity.models import User
 
@@ -42,7 +42,7 @@ class Link:
 def save_links(session: Session, spec: FormSpec,
                saved: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """Replace the outgoing links of each (record id, data) with the references of its data."""
-    if not saved:
+    if not saved or not has_references(spec):  # its records never had links: nothing to clear
         return
     session.execute(delete(RecordLink).where(RecordLink.source_id.in_([i for i, _ in saved])))
     wanted = [(record_id, ref) for record_id, data in saved for ref in references(spec, data)]

@@ -60,10 +60,20 @@ class Titled:
     title: str
 
 
+_by_spec: dict[int, tuple[FormSpec, bool]] = {}
+
+
 def has_references(spec: FormSpec) -> bool:
-    """Tell whether a form has any record field, at the top or nested."""
-    return any(spec.field_layout(name).get("widget") == WIDGET for name in spec.order()) or any(
+    """Tell whether a form has any record field, at the top or nested (kept per FormSpec)."""
+    known = _by_spec.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    if len(_by_spec) >= 64:
+        _by_spec.pop(next(iter(_by_spec)))
+    found = any(spec.field_layout(name).get("widget") == WIDGET for name in spec.order()) or any(
         True for _ in _nested(spec.schema, "$.schema", 0))
+    _by_spec[id(spec)] = (spec, found)
+    return found
 
 
 def references(spec: FormSpec, data: Mapping[str, Any] | None) -> list[Ref]:
