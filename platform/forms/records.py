@@ -7,8 +7,9 @@ against that version, never silently against a newer one. Each edit names the
 Every creation and change is a ``RecordChange`` row (which fields, from what
 to what) and an ``andon.audit`` event.
 
-Who may do what (one rule, checked here, so the web and flow connectors share it; the
-published form version's layout decides, so a changed rule covers old records too):
+Who may do what (one rule, written in ``andon.forms.record_access`` and checked here, so
+the web and flow connectors share it; the published form version's layout decides, so a
+changed rule covers old records too):
 - reading and creating: every signed-in user, unless the form's layout names
   ``"records": {"readers": [roles]}``; then only holders of those roles (and admins);
 - editing: the record's creator, admins, and holders of the roles in the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from andon.identity.models import User
 
 HTMX = {"HX-Request": "true"}
 DATA = Path(__file__).resolve().parents[1] / "data" / "refs"
+ASSIGN = {"key": "assign", "title": {"en": "Assign", "zh-CN": "指派"},
+          "schema": {"type": "object", "properties": {"owner": {"type": "string"}}},
+          "layout": {"fields": {"owner": {"widget": "user"}}}}
 PICK = {"name": "supplier", "input": "input-supplier", "shown": "shown-supplier"}
 
 
@@ -104,10 +108,20 @@ def test_the_detail_page_lists_links_both_ways_that_the_reader_may_read(client, 
 
 
 def test_many_users_turn_the_user_picker_into_a_search(client, auth, people, session):
+    deploy_form(session, json.dumps(ASSIGN), "assign.json")
+    session.commit()
+    auth.login("engineer1")
+    page = client.get("/records/assign/new").get_data(as_text=True)
+    assert '<select id="input-owner"' in page and "/picks/people/user" not in page
     session.add_all(User(username=f"temp{i:02}", display_name=f"Temp {i:02}",
                          password_hash="x") for i in range(60))
     session.commit()
-    auth.login("engineer1")
+    page = client.get("/records/assign/new").get_data(as_text=True)
+    assert '<select id="input-owner"' not in page
+    assert 'hx-get="/picks/people/user"' in page and 'name="owner"' in page
+    response = auth.post("/records/assign/new", {"owner": "nobody"})
+    assert response.status_code == 422 and "no active user named nobody" in response.get_data(
+        as_text=True)
     query = {"name": "owner", "input": "input-owner", "shown": "shown-owner", "owner": "li lei"}
     page = client.get("/picks/people/user", query_string=query,
                       headers=HTMX).get_data(as_text=True)
