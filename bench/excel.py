@@ -30,7 +30,7 @@ from andon.database import make_engine, make_session_factory  # noqa: E402
 from andon.demo import create_people  # noqa: E402
 from andon.forms import excel, exports  # noqa: E402
 from andon.forms.filters import list_records  # noqa: E402
-from andon.forms.record_imports import save_rows  # noqa: E402
+from andon.forms.record_imports import check_references, save_rows  # noqa: E402
 from andon.forms.records import current_form  # noqa: E402
 from andon.forms.store import deploy_form  # noqa: E402
 from andon.identity.models import User  # noqa: E402
@@ -105,6 +105,8 @@ def run(url: str, content: bytes) -> None:
         mapping = excel.guess_mapping(spec, sheet.headers)
         report = timed("check every row (validate)",
                        lambda: excel.check_rows(spec, sheet, mapping, "Asia/Shanghai"))
+        report = timed("check record numbers (none here)",
+                       lambda: check_references(session, spec, report, user))
         print(f"  {'':<36} {len(report.valid)} valid, {len(report.invalid)} invalid")
 
         def insert() -> None:

@@ -44,6 +44,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         instances,
         messages,
         notifications,
+        picks,
         records,
         reports,
         settings,
@@ -56,7 +57,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     for module in (inbox, start, tasks, forms, instances, reports, admin, notifications,
-                   settings, records, excel, messages):
+                   settings, records, excel, messages, picks):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
     app.add_url_rule("/", endpoint="home", view_func=inbox.home)

@@ -72,3 +72,20 @@ class RecordChange(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     by: Mapped[User] = relationship()
+
+
+class RecordLink(Base):
+    """One reference field of a record pointing at another record (``andon.forms.record_links``).
+
+    Kept on every save from the record's data, so both directions are one
+    indexed query: outgoing links by ``source_id``, incoming ones by ``target_id``.
+    """
+
+    __tablename__ = "record_link"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    # the field's input name: "customer", "lines[0][part]"
+    field_path: Mapped[str] = mapped_column(String(512), primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"),
+                                           index=True)

@@ -4,9 +4,11 @@ An uploaded sheet is read once and kept, as JSON, in a folder of pending
 imports (``<instance>/imports``) under a random token, together with the id of
 the user who uploaded it, the form and the chosen mapping. Only that user can
 open it again, and it is forgotten after ``KEEP``; nothing about it rides in
-the session cookie. Nothing becomes a record until ``save_rows``, which stores
-every valid row in batches inside the caller's transaction (all or none), adds
-an "imported" history row to each record and one audit event for the import.
+the session cookie. ``check_references`` adds what the sheet alone cannot
+tell: record numbers must name records of their form the importer may read.
+Nothing becomes a record until ``save_rows``, which stores every valid row in
+batches inside the caller's transaction (all or none), adds an "imported"
+history row to each record, its record links, and one audit event for the import.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from sqlalchemy.orm import Session
 
 from andon import audit, clock
 from andon.errors import NotFound
-from andon.forms.excel import Cell, Sheet
+from andon.forms.excel import Cell, Report, Sheet
 from andon.forms.models import Record, RecordChange
+from andon.forms.record_links import save_links
+from andon.forms.record_refs import check_many
 from andon.forms.records import current_form, search_text
+from andon.forms.schema import FormSpec
 from andon.i18n import N_
 from andon.identity.models import User
 
@@ -151,6 +156,17 @@ def _loaded(value: Any) -> Cell:
     return value  # type: ignore[no-any-return]
 
 
+def check_references(session: Session, spec: FormSpec, report: Report, user: User) -> Report:
+    """Move the valid rows whose record numbers name no record one may choose to the invalid."""
+    errors = check_many(session, spec, [row.data for row in report.valid], user)
+    for row, found in zip(report.valid, errors, strict=True):
+        row.errors.update(found)
+    report.invalid = sorted(report.invalid + [row for row in report.valid if row.errors],
+                            key=lambda row: row.number)
+    report.valid = [row for row in report.valid if not row.errors]
+    return report
+
+
 def save_rows(session: Session, form_key: str, rows: Sequence[Mapping[str, Any]], user: User,
               filename: str = "") -> list[int]:
     """Store already validated rows as new records in batches; return their ids in order."""
@@ -169,6 +185,7 @@ def save_rows(session: Session, form_key: str, rows: Sequence[Mapping[str, Any]]
             {"record_id": record_id, "version": 1, "kind": "imported", "at": now,
              "by_id": user.id, "changes": {name: [None, value] for name, value in data.items()}}
             for record_id, data in zip(new_ids, batch, strict=True)])
+        save_links(session, spec, list(zip(new_ids, batch, strict=True)))
         ids += new_ids
     if ids:
         audit.record(session, "record.imported", "form", version_id, user.id, at=now,

@@ -7,19 +7,18 @@ against that version, never silently against a newer one. Each edit names the
 Every creation and change is a ``RecordChange`` row (which fields, from what
 to what) and an ``andon.audit`` event.
 
-Who may do what (one rule, checked here, so the web and flow connectors share it; the
-published form version's layout decides, so a changed rule covers old records too):
+Who may do what (one rule, written in ``andon.forms.record_access`` and checked here, so
+the web and flow connectors share it; the published form version's layout decides, so a
+changed rule covers old records too):
 - reading and creating: every signed-in user, unless the form's layout names
   ``"records": {"readers": [roles]}``; then only holders of those roles (and admins);
 - editing: the record's creator, admins, and holders of the roles in the
   layout's ``"records": {"editors": [roles]}`` - always among the readers.
 
-References between records (later) fit without changing this table: a
-``record_link`` table (from_record_id, to_record_id, field path) filled on
-save from the record-reference fields of the form version. Outgoing links are
-``from = this``; incoming ("referenced by") are ``to = this``, so both
-directions are one indexed query, and the JSON keeps the referenced id too
-for reports.
+A record-reference field (``"widget": "record"``, ``andon.forms.record_refs``)
+stores the referenced record's id in the JSON; every save (and every Excel
+import) refreshes the ``record_link`` rows of the record, so "links to" and
+"linked from" are one indexed query each (``andon.forms.record_links``).
 """
 
 from __future__ import annotations
@@ -40,6 +39,9 @@ from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound
 from andon.forms import widget_rules
 from andon.forms.fields import options, supported
 from andon.forms.models import Record, RecordChange
+from andon.forms.record_access import may_read, record_rules, rules_spec
+from andon.forms.record_links import save_links
+from andon.forms.record_refs import validate_references
 from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
 from andon.forms.validation import validate
@@ -61,21 +63,6 @@ class StaleRecord(Conflict):
         super().__init__(N_("%(name)s changed this record while you were editing it. Their "
                             "values are shown next to yours; nothing of yours was saved yet."),
                          name=self.updated_by)
-
-
-def record_rules(spec: FormSpec) -> dict[str, list[str]]:
-    """Return the form's record rules: the roles of its readers and editors (may be empty)."""
-    rules = spec.layout.get("records", {})
-    if not isinstance(rules, dict):
-        return {"readers": [], "editors": []}
-    return {name: [str(r) for r in rules.get(name, []) if isinstance(r, str)]
-            for name in ("readers", "editors")}
-
-
-def may_read(spec: FormSpec, user: User) -> bool:
-    """Tell whether the user may list, read and create the form's records."""
-    readers = record_rules(spec)["readers"]
-    return user.active and (not readers or user.has_role("admin", *readers))
 
 
 def may_edit(spec: FormSpec, record: Record, user: User) -> bool:
@@ -110,14 +97,6 @@ def get_record(session: Session, record_id: int, user: User) -> Record:
     return record
 
 
-def rules_spec(session: Session, record: Record) -> FormSpec:
-    """Return the form whose record rules apply: the published version, else the record's."""
-    try:
-        return FormSpec(**catalog.current(session, "form", record.form_key).content)
-    except NotFound:
-        return record_spec(session, record)
-
-
 def record_spec(session: Session, record: Record) -> FormSpec:
     """Return the form as it was in the version the record was created with."""
     return form_spec_at(session, record.form_version_id)
@@ -127,13 +106,14 @@ def create_record(session: Session, form_key: str, data: Mapping[str, Any],
                   user: User) -> Record:
     """Validate typed data against the published form and store it as a new record."""
     version_id, spec = current_form(session, form_key, user)
-    values = _valid(session, spec, data)
+    values = _valid(session, spec, data, user)
     now = utcnow()
     record = Record(form_key=form_key, form_version_id=version_id, data=values,
                     search_text=search_text(spec, values), created_at=now,
                     created_by_id=user.id, updated_at=now, updated_by_id=user.id)
     session.add(record)
     session.flush()
+    save_links(session, spec, [(record.id, values)])
     changes = {name: [None, value] for name, value in values.items()}
     _log(session, record, "created", user, changes)
     return record
@@ -149,7 +129,7 @@ def update_record(session: Session, record_id: int, data: Mapping[str, Any], use
     if record.lock_version != expected_version:
         raise StaleRecord(record)
     spec = record_spec(session, record)
-    values = _valid(session, spec, data, record.data)
+    values = _valid(session, spec, data, user, record.data)
     changes = diff(record.data, values)
     if not changes:
         return record
@@ -160,6 +140,7 @@ def update_record(session: Session, record_id: int, data: Mapping[str, Any], use
     except StaleDataError:  # saved by another writer between our read and our write
         raise Conflict(N_("Someone saved record %(id)s at the same moment, so nothing was "
                           "changed. Open it again to see their values."), id=record_id) from None
+    save_links(session, spec, [(record.id, values)])
     _log(session, record, "updated", user, changes)
     return record
 
@@ -175,14 +156,17 @@ def _locked(session: Session, record_id: int) -> Record:
     return record
 
 
-def _valid(session: Session, spec: FormSpec, data: Mapping[str, Any],
+def _valid(session: Session, spec: FormSpec, data: Mapping[str, Any], user: User,
            previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return the data as a plain dict, or raise InvalidSubmission with each field's error.
 
-    Picked users, groups and org units must exist (a deactivated user may stay).
+    Picked users, groups and org units must exist (a deactivated user may stay);
+    referenced records must exist and be readable by the user (or be unchanged).
     """
     values = widget_rules.settle(spec, data)  # computed values are the server's
-    errors = {**validate_keys(session, spec, values, previous), **validate(spec, values)}
+    errors = {**validate_keys(session, spec, values, previous),
+              **validate_references(session, spec, values, user, previous),
+              **validate(spec, values)}
     if errors:
         raise InvalidSubmission(errors, values)
     return values

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from andon import catalog
 from andon.errors import NotFound
+from andon.forms.record_refs import check_form as check_record_fields
 from andon.forms.schema import FormSpec, check_definition
 from andon.forms.taxonomy_fields import check_form as check_taxonomy_fields
 from andon.i18n import N_
@@ -20,6 +21,7 @@ def deploy_form(session: Session, source: str, filename: str,
     """Check a form definition and publish it when it changed."""
     spec = check_definition(parse_json(source, filename), filename)
     check_taxonomy_fields(session, spec, filename)
+    check_record_fields(session, spec, filename)
     compiled = json.dumps(asdict(spec), ensure_ascii=False, sort_keys=True)
     return catalog.publish(session, "form", spec.key, spec.title, source, compiled, user_id)
 

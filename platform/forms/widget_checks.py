@@ -41,12 +41,22 @@ def problems(entry: Mapping[str, Any], path: str, name: str, prop: Any,
 
 def _widget_problems(entry: Mapping[str, Any], path: str,
                      prop: Mapping[str, Any]) -> list[Problem]:
-    """Return problems with a money, percent or picker field's property and currency."""
+    """Return problems with a money, percent, picker or record field's property and entries."""
     widget, found, types = entry.get("widget"), [], _types(prop)
     if widget in NUMBER_WIDGETS and (not types or not types <= {"number", "integer"}):
         found.append((f"{path}.widget", f"A {widget} field must be a property of type number."))
     if widget in KEY_WIDGETS and types != {"string"}:
         found.append((f"{path}.widget", f"A {widget} field must be a property of type string."))
+    if widget == "record" and types != {"integer"}:
+        found.append((f"{path}.widget", "A record field must be a property of type integer "
+                                        "(it stores the record's number)."))
+    form = entry.get("form")
+    if widget == "record" and (not isinstance(form, str) or not form):
+        found.append((f"{path}.form", "Name the form whose records can be chosen, "
+                                      "e.g. \"form\": \"suppliers\"."))
+    elif form is not None and widget != "record":
+        found.append((f"{path}.form", "\"form\" belongs to a record field "
+                                      "(\"widget\": \"record\")."))
     currency = entry.get("currency")
     if currency is not None and (widget != "money" or not isinstance(currency, str)
                                  or not CURRENCY_RE.match(currency)):

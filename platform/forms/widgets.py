@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from andon.forms import widgets_numbers
+from andon.forms import widgets_numbers, widgets_records
 
 Options = Callable[[Mapping[str, Any], Mapping[str, Any], str], list[tuple[str, str]]]
 Coerce = Callable[[str, Mapping[str, Any]], Any]
@@ -67,6 +67,9 @@ _registry: dict[str, Widget] = {
     "user": Widget(template="_people_field.html"),
     "group": Widget(template="_people_field.html"),
     "orgunit": Widget(template="_people_field.html"),
+    # a search box; andon.forms.record_refs.pickers fills in the chosen record's title
+    widgets_records.WIDGET: Widget(template="_record_field.html", coerce=widgets_records.read_id,
+                                   show=widgets_records.show_id),
 }
 
 

@@ -168,8 +168,10 @@ def _report_view(spec: FormSpec, key: str, pending: imports.PendingImport) -> di
 
 
 def _checked(spec: FormSpec, pending: imports.PendingImport) -> excel.Report:
-    """Return the report of a pending import with its mapping."""
-    return excel.check_rows(spec, pending.sheet, pending.mapping or [], timezone())
+    """Return the report of a pending import with its mapping (record numbers checked too)."""
+    return imports.check_references(
+        db.session(), spec, excel.check_rows(spec, pending.sheet, pending.mapping or [],
+                                             timezone()), me())
 
 
 def _error_rows(spec: FormSpec, row: excel.RowResult, locale: str) -> list[tuple[str, str]]:

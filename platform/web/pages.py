@@ -84,7 +84,7 @@ def form_fields(spec: FormSpec, values: Any, errors: dict[str, Message],
     """Return a form's view-models for this reader; with a version, htmx redraws parts of it."""
     fields = complete(db.session(), spec,
                       build_fields(spec, locale_code(), values or {}, errors, timezone()),
-                      locale_code())
+                      locale_code(), me())
     if version_id is not None:
         fields.node_url = url_for("forms.node", version_id=version_id)
     return fields

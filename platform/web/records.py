@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from andon.errors import InvalidSubmission
 from andon.forms import filters as listing
+from andon.forms import record_links
 from andon.forms.fields import display, options, supported
 from andon.forms.models import Record
 from andon.forms.records import (
@@ -101,8 +102,8 @@ def _shown(spec: FormSpec, data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _readable(spec: FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the data with taxonomy codes as paths and picked people by their names."""
-    return readable(db.session(), spec, data, locale_code(), gettext)
+    """Return the data with taxonomy codes as paths, people by name, records by title."""
+    return readable(db.session(), spec, data, locale_code(), gettext, me())
 
 
 @bp.get("/<key>/<int:record_id>")
@@ -116,7 +117,19 @@ def show(key: str, record_id: int) -> Any:
                            values=display(spec, locale_code(), _readable(spec, record.data),
                                           gettext),
                            changes=changes,
-                           editable=may_edit(rules_spec(session, record), record, me()))
+                           editable=may_edit(rules_spec(session, record), record, me()),
+                           **_links(record))
+
+
+def _links(record: Record) -> dict[str, Any]:
+    """Return the records this one links to and is linked from, those the reader may read."""
+    session, user, locale = db.session(), me(), locale_code()
+    links_to = record_links.links_to(session, record, user, locale, gettext)
+    return {"links_to": links_to,
+            "linked_from": record_links.linked_from(session, record, user, locale, gettext),
+            "value_links": {link.field: url_for("records.show", key=link.form_key,
+                                                record_id=link.record_id)
+                            for link in links_to if "[" not in link.path}}
 
 
 def _record(key: str, record_id: int) -> Record:
