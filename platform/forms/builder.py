@@ -40,10 +40,10 @@ MAX_FIELDS = 300
 # Layout entries of a top-level field and the schema keywords a nested field keeps them in.
 NESTED = {"label": "x-label", "help": "x-help", "placeholder": "x-placeholder",
           "widget": "x-widget", "options": "x-options", "currency": "x-currency",
-          "width": "x-width"}
+          "width": "x-width", "form": "x-form"}
 WIDTHS = ("full", "half", "third")
 # Widgets that make a kind of their own (text, number, radio and textarea only draw one).
-WIDGET_KINDS = frozenset({"money", "percent", "user", "group", "orgunit", "taxonomy"})
+WIDGET_KINDS = frozenset({"money", "percent", "user", "group", "orgunit", "taxonomy", "record"})
 TOP_ONLY = frozenset({"taxonomy", "computed", "user", "group", "orgunit"})
 
 
@@ -84,6 +84,7 @@ PALETTE: tuple[Kind, ...] = (
     Kind("group", N_("Group"), {"type": "string"}, "group", "people"),
     Kind("orgunit", N_("Org unit"), {"type": "string"}, "orgunit", "people"),
     Kind("taxonomy", N_("Taxonomy code"), {"type": "string"}, "taxonomy", "choice"),
+    Kind("record", N_("Record link"), {"type": "integer"}, "record", "advanced"),
     Kind("computed", N_("Computed"), {"type": "number"}, None, "advanced"),
     Kind("section", N_("Section"), {"type": "object", "properties": {}}, None, "layout"),
     Kind("table", N_("Table"),
@@ -91,7 +92,8 @@ PALETTE: tuple[Kind, ...] = (
 )
 KINDS = {kind.name: kind for kind in PALETTE}
 GROUPS = (("basic", N_("Basic fields")), ("choice", N_("Choices")),
-          ("people", N_("People")), ("advanced", N_("Computed")), ("layout", N_("Layout")))
+          ("people", N_("People")), ("advanced", N_("Links and computed")),
+          ("layout", N_("Layout")))
 OTHER = Kind("other", N_("Other (edit in JSON)"), {})
 FORMAT_KINDS = {"date": "date", "date-time": "datetime", "time": "time", "email": "email",
                 "uri": "url"}
@@ -411,6 +413,7 @@ def panel_values(definition: Mapping[str, Any], path: Path) -> dict[str, str]:
         if kind.group == "choice" and kind.name != "taxonomy" else ""
     layout = _entry(definition, path)
     values["currency"] = str(_get(definition, path, "currency") or "")
+    values["record_form"] = str(_get(definition, path, "form") or "")
     values["taxonomy"] = str(layout.get("taxonomy", ""))
     values["computed"] = str(layout.get("computed", ""))
     when = layout.get("show_when")
@@ -621,6 +624,11 @@ def _widget_entries(definition: Mapping[str, Any], path: Path, kind: Kind,
         if currency and not re.fullmatch(r"[A-Z]{3}", currency):
             errors["currency"] = Message(N_("A currency is a three-letter code such as CNY."))
         changes.append(_setter("currency", currency or None))
+    if kind.name == "record":
+        target = posted.get("record_form", "").strip()
+        if not target:
+            errors["record_form"] = Message(N_("Choose the form whose records this field links."))
+        changes.append(_setter("form", target or None))
     if len(path) != 1:
         return changes
     names = field_names() if field_names else [n for n in definition["schema"]["properties"]]

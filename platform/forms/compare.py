@@ -26,7 +26,8 @@ ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("min_length", N_("Minimum length")), ("max_length", N_("Maximum length")),
     ("minimum", N_("Minimum")), ("maximum", N_("Maximum")), ("pattern", N_("Pattern")),
     ("default", N_("Default")), ("options", N_("Options")), ("currency", N_("Currency")),
-    ("taxonomy", N_("Taxonomy")), ("computed", N_("Expression")),
+    ("taxonomy", N_("Taxonomy")), ("record_form", N_("Linked form")),
+    ("computed", N_("Expression")),
     ("show_field", N_("Shown when field")), ("show_values", N_("Shown for values")),
 )
 

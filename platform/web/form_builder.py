@@ -190,7 +190,8 @@ def _page(draft: drafts.Draft, selected: builder.Path = (),
         else draft.saved.source,
         palette=builder.PALETTE, groups=builder.GROUPS, roles=ROLES,
         title=localize(definition.get("title"), locale) or draft.key,
-        preview=_preview(definition, problems), taxonomies=_taxonomies(),
+        preview=_preview(definition, problems), taxonomies=_published(TAXONOMY),
+        record_forms=_published(drafts.KIND),
         versions=catalog.versions_of(session, drafts.KIND, draft.key),
         field_choices=[(n.key, n.label) for n in nodes if not n.container and
                        (node is None or n.key != node.key)])
@@ -224,10 +225,10 @@ def _preview(definition: Mapping[str, Any], problems: list[tuple[str, str]],
     return form_fields(spec, values or {}, dict(errors or {}))
 
 
-def _taxonomies() -> list[tuple[str, str]]:
-    """Return (key, title) of every published taxonomy, for the taxonomy field's panel."""
+def _published(kind: str) -> list[tuple[str, str]]:
+    """Return (key, title) of every published taxonomy or form, for the panel's choices."""
     return [(version.definition.key, version.label(locale_code()))
-            for version in catalog.published(db.session(), TAXONOMY)]
+            for version in catalog.published(db.session(), kind)]
 
 
 @bp.post("/<key>/try")

@@ -155,6 +155,25 @@ def test_computed_fields_and_conditions_are_checked_against_the_form() -> None:
         builder.add_field(form, "taxonomy", into=("lines",))
 
 
+def test_a_record_link_names_the_form_it_links_at_the_top_and_inside_a_table() -> None:
+    form = expense_claim()
+    supplier = builder.add_field(form, "record")
+    with pytest.raises(InvalidSubmission) as refused:
+        builder.update_field(form, supplier, panel(form, supplier))
+    assert set(refused.value.errors) == {"record_form"}
+    builder.update_field(form, supplier, panel(form, supplier, record_form="change_request"))
+    inside = builder.add_field(form, "record", into=("lines",))
+    builder.update_field(form, inside, panel(form, inside, record_form="change_request"))
+    assert form["layout"]["fields"]["record_1"] == {
+        "label": {"en": "Record link", "zh-CN": "关联记录"}, "widget": "record",
+        "form": "change_request"}
+    nested = form["schema"]["properties"]["lines"]["items"]["properties"]["record_1"]
+    assert (nested["type"], nested["x-widget"], nested["x-form"]) == \
+        ("integer", "record", "change_request")
+    assert builder.panel_values(form, inside)["record_form"] == "change_request"
+    check_definition(copy.deepcopy(form), "links")
+
+
 def test_the_shipped_change_request_opens_in_the_builder_as_written() -> None:
     written = json.loads((ROOT / "definitions/forms/change_request.json").read_text())
     nodes = builder.outline(written, "zh-CN")
