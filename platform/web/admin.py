@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from andon import catalog
 from andon.identity.models import Group, OrgUnit, User
-from andon.web import db, form_builder
+from andon.web import db, designer, form_builder
 from andon.web import taxonomies as taxonomy_pages
 from andon.web.auth import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(taxonomy_pages.bp)
 bp.register_blueprint(form_builder.bp)
+bp.register_blueprint(designer.bp)
 
 
 @bp.get("/")

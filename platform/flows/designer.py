@@ -1,0 +1,609 @@
+"""Flow drafts edited in the designer: templates, and each element's settings as a panel.
+
+The modeller in the browser edits the diagram; the server owns everything else
+about a step. ``view`` reads an element's settings out of the draft's BPMN (its
+name and Andon's ``spiff:property`` entries, a flow's condition, a timer) as
+the texts of the panel's inputs; ``apply`` writes posted inputs back, checking
+each one first and naming the input when it is wrong. Durations are typed as
+people say them (``2d``, ``4h``, ``1d 4h``, ``3天``) and stored as ISO 8601.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from andon import catalog, expressions
+from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
+from andon.flows import deadlines, owners
+from andon.flows.bpmn import _parse_xml
+from andon.flows.calendars import parse_duration
+from andon.flows.deploy import deploy_flow
+from andon.flows.elements import BPMN_NS, NS, SPIFF_NS, local, properties
+from andon.forms.schema import KEY_RE
+from andon.i18n import N_, Message
+from andon.identity.models import User
+
+KIND = "flow"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES = (("linear_approval", N_("Linear approval")),
+             ("countersign", N_("Approval with countersign")),
+             ("project_delivery", N_("Project delivery stages, kickoff to archive")),
+             ("blank", N_("Blank: a start and an end")))
+HUMAN = ("userTask", "manualTask")
+GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
+UNITS = {"w": 7 * 86400, "week": 7 * 86400, "weeks": 7 * 86400, "周": 7 * 86400,
+         "d": 86400, "day": 86400, "days": 86400, "天": 86400,
+         "h": 3600, "hour": 3600, "hours": 3600, "小时": 3600, "时": 3600,
+         "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "分钟": 60, "分": 60}
+FRIENDLY = re.compile(r"(\d+)\s*(weeks|week|w|周|days|day|d|天|hours|hour|h|小时|时|"
+                      r"minutes|minute|mins|min|m|分钟|分)", re.IGNORECASE)
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+            N_("Saturday"), N_("Sunday"))
+PERMISSIONS = ("editable", "readonly", "hidden")
+ESCALATION_ROWS = 4
+
+
+@dataclass
+class ElementView:
+    """One element as the panel shows it: what it is and the texts of its inputs."""
+
+    id: str
+    kind: str
+    values: dict[str, str]
+    timer: str | None = None  # timeDuration, timeCycle or timeDate when it is a timer event
+    outgoing: list[tuple[str, str, str]] = field(default_factory=list)  # id, name, condition
+    escalation: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+# ---- drafts ---------------------------------------------------------------------------------
+
+def new_xml(template: str, key: str, title: Mapping[str, str]) -> str:
+    """Return a new flow's BPMN from a template, its process id being the key."""
+    if template not in dict(TEMPLATES):
+        raise NotFound(N_("There is no flow template %(name)s."), name=template)
+    source = (TEMPLATE_DIR / f"{template}.bpmn").read_text()
+    english = title.get("en") or title.get("zh-CN") or key
+    return (source.replace("__KEY__", key)
+            .replace('"__TITLE_EN__"', quoteattr(english))
+            .replace('"__TITLE_ZH__"', quoteattr(title.get("zh-CN") or english)))
+
+
+def create(session: Session, key: str, title: Mapping[str, str], template: str,
+           user: User) -> catalog.DefinitionDraft:
+    """Start a new flow from a template as a draft."""
+    errors: dict[str, Message] = {}
+    if not KEY_RE.match(key):
+        errors["key"] = Message(N_("Use lower-case letters, digits and '_' for the key, "
+                                   "starting with a letter."))
+    elif catalog.versions_of(session, KIND, key) or catalog.draft(session, KIND, key):
+        errors["key"] = Message(N_("A flow with the key %(key)s exists already."), {"key": key})
+    if not any(text.strip() for text in title.values()):
+        errors["title_en"] = Message(N_("Give the flow a title in at least one language."))
+    if errors:
+        raise InvalidSubmission(errors, {"key": key, "template": template,
+                                         **{f"title_{k[:2]}": v for k, v in title.items()}})
+    clean = {locale: text.strip() for locale, text in title.items() if text.strip()}
+    return catalog.save_draft(session, KIND, key, new_xml(template, key, clean), None, user.id)
+
+
+def open_draft(session: Session, key: str, user: User) -> catalog.DefinitionDraft:
+    """Return the flow's draft, starting one from the newest version when there is none."""
+    saved = catalog.draft(session, KIND, key)
+    if saved is None:
+        versions = catalog.versions_of(session, KIND, key)
+        if not versions:
+            raise NotFound(N_("There is no flow named %(key)s."), key=key)
+        saved = catalog.save_draft(session, KIND, key, versions[0].source, None, user.id)
+    return saved
+
+
+def save(session: Session, key: str, xml: str, revision: int,
+         user: User) -> catalog.DefinitionDraft:
+    """Save the modeller's XML over the revision the editor read; it must be this flow's BPMN."""
+    root = parse(xml, f"{key}.bpmn")
+    process = root.find("bpmn:process", NS)
+    if process is None or process.get("id") != key:
+        raise InvalidSubmission({"xml": Message(N_(
+            "The diagram's process id must stay %(key)s."), {"key": key})}, {})
+    return catalog.save_draft(session, KIND, key, xml, revision, user.id)
+
+
+def import_file(session: Session, data: bytes, filename: str,
+                user: User) -> catalog.DefinitionDraft:
+    """Make a draft from a .bpmn file made elsewhere; its main process id is the flow's key."""
+    try:
+        root = _parse_xml(data, filename)
+    except InvalidDefinition as error:
+        where, what = error.problems[0] if error.problems else ("", error.message.render())
+        raise InvalidSubmission({"file": Message(N_("%(where)s: %(what)s"),
+                                                 {"where": where, "what": what})}, {}) from None
+    processes = root.findall("bpmn:process", NS)
+    key = processes[0].get("id", "") if len(processes) == 1 else ""
+    if not KEY_RE.match(key):
+        raise InvalidSubmission({"file": Message(N_(
+            "The file must hold one process whose id is a key: lower-case letters, digits and "
+            "'_', starting with a letter (found %(found)s)."),
+            {"found": ", ".join(p.get("id", "?") for p in processes) or "-"})}, {})
+    current = catalog.draft(session, KIND, key)
+    return catalog.save_draft(session, KIND, key, data.decode(),
+                              current.revision if current else None, user.id)
+
+
+def parse(xml: str, filename: str) -> Any:
+    """Parse a draft's XML with the hardened parser, or refuse it naming the line."""
+    try:
+        return _parse_xml(xml.encode(), filename)
+    except InvalidDefinition as error:
+        where, what = error.problems[0] if error.problems else ("", error.message.render())
+        raise InvalidSubmission({"xml": Message(N_("%(where)s: %(what)s"),
+                                                {"where": where, "what": what})}, {}) from None
+
+
+def problems(session: Session, key: str, xml: str) -> list[tuple[str | None, str]]:
+    """Return what keeps the draft from being published: (element id or None, message).
+
+    Runs the publishing checks inside a savepoint that is always rolled back.
+    """
+    savepoint = session.begin_nested()
+    try:
+        deploy_flow(session, xml.encode(), f"{key}.bpmn")
+    except InvalidDefinition as error:
+        found = error.problems or [("", error.message.render())]
+        return [(_element_of(where, key), what) for where, what in found]
+    finally:
+        savepoint.rollback()
+    return []
+
+
+def _element_of(where: str, key: str) -> str | None:
+    """Return the element id a problem's location names (``key.bpmn: id``), None for a line."""
+    name = where.split(": ", 1)[-1].strip()
+    return None if not name or name.startswith("line ") or " " in name else name
+
+
+def publish(session: Session, key: str, revision: int,
+            user: User) -> tuple[catalog.DefinitionVersion, bool]:
+    """Publish the draft the editor read; delete the draft. InvalidDefinition keeps it."""
+    saved = catalog.draft(session, KIND, key)
+    if saved is None:
+        raise NotFound(N_("There is no draft of the flow %(key)s."), key=key)
+    if saved.revision != revision:
+        raise catalog.StaleDraft(saved)
+    version, changed = deploy_flow(session, saved.source.encode(), f"{key}.bpmn", user.id)
+    catalog.discard_draft(session, KIND, key)
+    return version, changed
+
+
+# ---- durations --------------------------------------------------------------------------------
+
+def to_iso(text: str) -> str:
+    """Return an ISO 8601 duration for ``2d``, ``4h``, ``1d 4h``, ``3天`` (or ISO itself)."""
+    text = text.strip()
+    if text.upper().startswith("P"):
+        parse_duration(text.upper())
+        return text.upper()
+    seconds, rest = 0, text
+    for amount, unit in FRIENDLY.findall(text):
+        seconds += int(amount) * UNITS[unit.lower()]
+    rest = FRIENDLY.sub("", text).replace(",", "").strip()
+    if rest or seconds <= 0:
+        raise ValueError(text)
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes = seconds // 60
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
+    return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
+
+
+def friendly(iso: str) -> str:
+    """Return an ISO 8601 duration the way the panel shows it (``P1DT4H`` → ``1d 4h``)."""
+    try:
+        span = parse_duration(iso)
+    except ValueError:
+        return iso
+    hours, rest = divmod(span.seconds, 3600)
+    parts = [(span.days, "d"), (hours, "h"), (rest // 60, "m")]
+    return " ".join(f"{n}{u}" for n, u in parts if n) or "0h"
+
+
+# ---- reading an element --------------------------------------------------------------------
+
+def element(root: Any, element_id: str) -> Any:
+    """Return the element with this id, or raise NotFound."""
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    if not found:
+        raise NotFound(N_("There is no element %(id)s in this diagram."), id=element_id)
+    return found[0]
+
+
+def view(xml: str, element_id: str) -> ElementView:
+    """Return the panel's view of an element (the process itself when ``element_id`` is '')."""
+    root = parse(xml, "draft.bpmn")
+    process = root.find("bpmn:process", NS)
+    if not element_id or (process is not None and element_id == process.get("id")):
+        props = properties(process) if process is not None else {}
+        return ElementView(process.get("id", "") if process is not None else "", "process", {
+            "title_en": props.get("title_en", process.get("name", "") if process is not None
+                                  else ""),
+            "title_zh": props.get("title_zh", ""), "calendar": props.get("calendar", "")})
+    node = element(root, element_id)
+    kind = local(node)
+    props = properties(node)
+    values = {"name": node.get("name", ""), "name_zh": props.get("name_zh", "")}
+    result = ElementView(element_id, kind, values)
+    if kind in HUMAN:
+        _human_values(props, values, result)
+    elif kind == "sequenceFlow":
+        condition = node.find("bpmn:conditionExpression", NS)
+        values["condition"] = (condition.text or "").strip() if condition is not None else ""
+        source = element(root, node.get("sourceRef", ""))
+        values["default"] = "on" if source.get("default") == element_id else ""
+        values["source_kind"] = local(source)
+    elif kind in GATEWAYS:
+        for flow_id in [ref.text for ref in node.findall("bpmn:outgoing", NS)]:
+            flow = element(root, flow_id or "")
+            condition = flow.find("bpmn:conditionExpression", NS)
+            result.outgoing.append((flow_id or "", flow.get("name", ""),
+                                    (condition.text or "").strip() if condition is not None
+                                    else ""))
+        values["default"] = node.get("default", "")
+    timer = node.find("bpmn:timerEventDefinition", NS)
+    if timer is not None:
+        _timer_values(timer, values, result)
+    return result
+
+
+def _human_values(props: Mapping[str, str], values: dict[str, str],
+                  result: ElementView) -> None:
+    """Fill the panel values of a user or manual task from its properties."""
+    values.update({name: props.get(name, "") for name in ("form", "owner", "cc")})
+    values["deadline_time"] = props.get("deadline_time", "working")
+    deadline_at = props.get("deadline_at", "")
+    field_match = re.fullmatch(r'date\((\w+)\)(?: - duration\("P(\d+)D"\))?', deadline_at)
+    if deadline_at and field_match:
+        values.update(deadline_mode="field", deadline_field=field_match[1],
+                      deadline_before=field_match[2] or "0")
+    elif deadline_at:
+        values.update(deadline_mode="expression", deadline_expression=deadline_at)
+    elif props.get("deadline"):
+        values.update(deadline_mode="duration", deadline=friendly(props["deadline"]))
+    else:
+        values["deadline_mode"] = "none"
+    values["remind_before"] = ", ".join(
+        friendly(part.strip()) for part in props.get("remind_before", "").split(",")
+        if part.strip())
+    for level in [part.strip() for part in props.get("escalation", "").split(";")
+                  if part.strip()]:
+        words = level.split(None, 2) + ["", "", ""]
+        delay = "0" if words[0] in ("0", "PT0S") else friendly(words[0])
+        result.escalation.append((delay, words[1], words[2]))
+    for name in ("readonly", "hidden", "editable"):
+        values[name] = props.get(name, "")
+
+
+def _timer_values(timer: Any, values: dict[str, str], result: ElementView) -> None:
+    """Fill a timer event's panel values: a duration, a weekly cycle or a date."""
+    for tag in ("timeDuration", "timeCycle", "timeDate"):
+        found = timer.find(f"bpmn:{tag}", NS)
+        if found is not None:
+            result.timer = tag
+            text = (found.text or "").strip().strip("\"'")
+            values["timer_text"] = text
+            if tag == "timeDuration":
+                values["timer_duration"] = friendly(text)
+            elif tag == "timeCycle":
+                cycle = re.fullmatch(r"R/(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d)?([^/]*)/P(\d+)"
+                                     r"([WD])", text)
+                if cycle:
+                    first = date.fromisoformat(cycle[1])
+                    values.update(cycle_every=cycle[4], cycle_unit=cycle[5],
+                                  cycle_weekday=str(first.weekday()), cycle_time=cycle[2],
+                                  cycle_offset=cycle[3] or "+08:00")
+            else:
+                values["timer_date"] = text
+    values.setdefault("timer_duration", "")
+
+
+# ---- applying the panel -------------------------------------------------------------------
+
+def apply(xml: str, element_id: str, posted: Mapping[str, Any], form_fields: list[str],
+          today: date) -> str:
+    """Write the panel's posted inputs into an element; return the new XML.
+
+    ``form_fields`` are the fields the step's form (or the flow's forms) has, for
+    permissions and conditions; ``today`` anchors a new weekly cycle. Every
+    problem raises ``InvalidSubmission`` naming its input; nothing is changed then.
+    """
+    root = parse(xml, "draft.bpmn")
+    process = root.find("bpmn:process", NS)
+    errors: dict[str, Message] = {}
+    if not element_id or (process is not None and element_id == process.get("id")):
+        _apply_process(process, posted, errors)
+    else:
+        node = element(root, element_id)
+        kind = local(node)
+        if "name" in posted:
+            _set_name(node, str(posted.get("name", "")))
+        if kind in HUMAN or "name_zh" in posted:
+            _set_property(node, "name_zh", str(posted.get("name_zh", "")).strip())
+        if kind in HUMAN:
+            _apply_human(node, posted, form_fields, errors)
+        elif kind == "sequenceFlow":
+            _apply_flow(root, node, posted, form_fields, errors)
+        timer = node.find("bpmn:timerEventDefinition", NS)
+        if timer is not None:
+            _apply_timer(timer, posted, today, errors)
+    if errors:
+        raise InvalidSubmission(errors, dict(posted))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def _apply_process(process: Any, posted: Mapping[str, Any], errors: dict[str, Message]) -> None:
+    """Set the flow's titles and calendar."""
+    title_en = str(posted.get("title_en", "")).strip()
+    title_zh = str(posted.get("title_zh", "")).strip()
+    if not title_en and not title_zh:
+        errors["title_en"] = Message(N_("Give the flow a title in at least one language."))
+        return
+    process.set("name", title_en or title_zh)
+    _set_property(process, "title_en", title_en or title_zh)
+    _set_property(process, "title_zh", title_zh or title_en)
+    _set_property(process, "calendar", str(posted.get("calendar", "")).strip())
+
+
+def _apply_human(node: Any, posted: Mapping[str, Any], form_fields: list[str],
+                 errors: dict[str, Message]) -> None:
+    """Set a human step's form, owner, deadline, reminders, escalation, CC and permissions."""
+    if local(node) == "userTask":
+        _set_property(node, "form", str(posted.get("form", "")).strip())
+    owner = str(posted.get("owner", "")).strip()
+    try:
+        owners.parse(owner or None, "lane")
+    except ValueError as error:
+        errors["owner"] = Message(N_("This owner rule is not valid: %(error)s"),
+                                  {"error": str(error)})
+    _set_property(node, "owner", owner)
+    cc = ", ".join(_many(posted, "cc"))
+    try:
+        owners.parse_copies(cc)
+    except ValueError as error:
+        errors["cc"] = Message(N_("This owner rule is not valid: %(error)s"),
+                               {"error": str(error)})
+    _set_property(node, "cc", cc)
+    timing = _deadline(posted, form_fields, errors)
+    reminders = _durations(str(posted.get("remind_before", "")), "remind_before", errors)
+    levels = _escalation(posted, errors)
+    timing["remind_before"] = ", ".join(reminders)
+    timing["escalation"] = "; ".join(levels)
+    if not errors:
+        try:
+            deadlines.parse_timing({k: v for k, v in timing.items() if v})
+        except ValueError as error:
+            errors["deadline_mode"] = Message(N_("These times do not fit together: %(error)s"),
+                                              {"error": str(error)})
+    for name, value in timing.items():
+        _set_property(node, name, value)
+    chosen = {name: [f for f in form_fields if posted.get(f"perm_{f}") == name]
+              for name in PERMISSIONS}
+    _set_property(node, "readonly", ", ".join(chosen["readonly"]))
+    _set_property(node, "hidden", ", ".join(chosen["hidden"]))
+    _set_property(node, "editable", "")
+
+
+def _many(posted: Mapping[str, Any], name: str) -> list[str]:
+    """Return every value posted under a name (a multiple select)."""
+    getlist = getattr(posted, "getlist", None)
+    values = getlist(name) if getlist else [posted.get(name, "")]
+    return [str(v).strip() for v in values if str(v).strip()]
+
+
+def _deadline(posted: Mapping[str, Any], form_fields: list[str],
+              errors: dict[str, Message]) -> dict[str, str]:
+    """Return the deadline properties the posted deadline inputs mean."""
+    mode = str(posted.get("deadline_mode", "none"))
+    working = "calendar" if posted.get("deadline_time") == "calendar" else ""
+    timing = {"deadline": "", "deadline_at": "", "deadline_time": working}
+    if mode == "duration":
+        text = str(posted.get("deadline", ""))
+        try:
+            timing["deadline"] = to_iso(text)
+        except ValueError:
+            errors["deadline"] = Message(N_("Write a time such as 2d, 4h or 1d 4h."))
+    elif mode == "field":
+        name = str(posted.get("deadline_field", ""))
+        before = str(posted.get("deadline_before", "0")).strip() or "0"
+        if name not in form_fields:
+            errors["deadline_field"] = Message(N_("Choose a date field of the flow's forms."))
+        if not before.isdigit():
+            errors["deadline_before"] = Message(N_("Enter a whole number of 0 or more."))
+        elif name in form_fields:
+            timing["deadline_at"] = f"date({name})" + (
+                f' - duration("P{int(before)}D")' if int(before) else "")
+    elif mode == "expression":
+        expression = str(posted.get("deadline_expression", "")).strip()
+        try:
+            expressions.check(expression)
+        except expressions.ExpressionError as error:
+            errors["deadline_expression"] = error.message
+        timing["deadline_at"] = expression
+    elif mode != "none":
+        errors["deadline_mode"] = Message(N_("Choose how the deadline is set."))
+    return timing
+
+
+def _durations(text: str, name: str, errors: dict[str, Message]) -> list[str]:
+    """Return the ISO durations of a comma-separated list, naming the input if one is bad."""
+    found = []
+    for part in text.replace("，", ",").split(","):
+        if part.strip():
+            try:
+                found.append(to_iso(part))
+            except ValueError:
+                errors[name] = Message(N_("Write times such as 4h or 1d, separated by commas."))
+    return found
+
+
+def _escalation(posted: Mapping[str, Any], errors: dict[str, Message]) -> list[str]:
+    """Return the escalation levels of the posted rows, in order of their delays."""
+    levels = []
+    for row in range(ESCALATION_ROWS):
+        action = str(posted.get(f"esc_action_{row}", "")).strip()
+        if not action:
+            continue
+        delay_text = str(posted.get(f"esc_delay_{row}", "")).strip() or "0"
+        target = str(posted.get(f"esc_target_{row}", "")).strip()
+        try:
+            delay = "PT0S" if delay_text == "0" else to_iso(delay_text)
+        except ValueError:
+            errors[f"esc_delay_{row}"] = Message(N_("Write a time such as 2d, 4h or 1d 4h."))
+            continue
+        if action not in deadlines.ACTIONS or not target:
+            errors[f"esc_target_{row}"] = Message(N_(
+                "Say whom to notify or reassign to, or what the automatic completion enters."))
+            continue
+        levels.append((parse_duration(delay) if delay != "PT0S" else None, delay, action,
+                       target))
+    levels.sort(key=lambda level: (level[0].days, level[0].seconds) if level[0] else (0, 0))
+    return [f"{delay} {action} {target}" for _, delay, action, target in levels]
+
+
+def _apply_flow(root: Any, node: Any, posted: Mapping[str, Any], form_fields: list[str],
+                errors: dict[str, Message]) -> None:
+    """Set a sequence flow's condition, and whether it is its gateway's default."""
+    condition = str(posted.get("condition", "")).strip()
+    if condition:
+        problem = check_condition(condition, form_fields)
+        if problem is not None:
+            errors["condition"] = problem
+    existing = node.find("bpmn:conditionExpression", NS)
+    if existing is not None:
+        node.remove(existing)
+    if condition:
+        expression = etree.SubElement(node, f"{{{BPMN_NS}}}conditionExpression")
+        expression.text = condition
+        expression.set("{http://www.w3.org/2001/XMLSchema-instance}type", "bpmn:tFormalExpression")
+    source = element(root, node.get("sourceRef", ""))
+    if local(source) in GATEWAYS:
+        if posted.get("default") == "on":
+            source.set("default", node.get("id"))
+        elif source.get("default") == node.get("id"):
+            del source.attrib["default"]
+
+
+def check_condition(condition: str, names: list[str]) -> Message | None:
+    """Return what is wrong with a gateway condition (None when it is fine)."""
+    try:
+        expressions.check(condition, names)
+    except expressions.ExpressionError as error:
+        return error.message
+    return None
+
+
+def _apply_timer(timer: Any, posted: Mapping[str, Any], today: date,
+                 errors: dict[str, Message]) -> None:
+    """Write a timer event's definition from its panel inputs."""
+    kind = str(posted.get("timer_kind", ""))
+    if kind == "duration":
+        try:
+            text = to_iso(str(posted.get("timer_duration", "")))
+        except ValueError:
+            errors["timer_duration"] = Message(N_("Write a time such as 2d, 4h or 1d 4h."))
+            return
+        tag = "timeDuration"
+    elif kind == "cycle":
+        every = str(posted.get("cycle_every", "")).strip()
+        unit = "W" if posted.get("cycle_unit") != "D" else "D"
+        weekday = str(posted.get("cycle_weekday", "0"))
+        at = str(posted.get("cycle_time", "")).strip()
+        offset = str(posted.get("cycle_offset", "+08:00")).strip() or "+08:00"
+        if not every.isdigit() or int(every) < 1:
+            errors["cycle_every"] = Message(N_("Enter a whole number of 1 or more."))
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+            errors["cycle_time"] = Message(N_("Write the time of day as HH:MM, e.g. 10:00."))
+        if not re.fullmatch(r"[+-]\d\d:\d\d", offset):
+            errors["cycle_offset"] = Message(N_("Write the UTC offset as +08:00."))
+        if errors:
+            return
+        first = today + timedelta(days=(int(weekday) - today.weekday()) % 7 if unit == "W"
+                                  else 0)
+        text = f"R/{first.isoformat()}T{at}:00{offset}/P{int(every)}{unit}"
+        tag = "timeCycle"
+    elif kind == "date":
+        text = str(posted.get("timer_date", "")).strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            errors["timer_date"] = Message(N_(
+                "Write a date and time with its UTC offset, e.g. 2026-12-01T09:00:00+08:00."))
+            return
+        tag = "timeDate"
+    else:
+        return
+    for child in list(timer):
+        timer.remove(child)
+    definition = etree.SubElement(timer, f"{{{BPMN_NS}}}{tag}")
+    definition.text = f'"{text}"'
+
+
+def cycle_words(values: Mapping[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """Return a weekly or daily cycle in plain words (message id and parameters), if any."""
+    if not values.get("cycle_every"):
+        return None
+    clock = time.fromisoformat(values.get("cycle_time", "00:00"))
+    if values.get("cycle_unit") == "D":
+        return N_("every %(count)s day(s) at %(time)s"), {
+            "count": values["cycle_every"], "time": clock.strftime("%H:%M")}
+    return N_("every %(count)s week(s) on %(weekday)s at %(time)s"), {
+        "count": values["cycle_every"], "weekday": WEEKDAYS[int(values["cycle_weekday"])],
+        "time": clock.strftime("%H:%M")}
+
+
+# ---- writing names and properties -------------------------------------------------------------
+
+def _set_name(node: Any, name: str) -> None:
+    """Set (or remove) an element's English name."""
+    if name.strip():
+        node.set("name", name.strip())
+    elif "name" in node.attrib:
+        del node.attrib["name"]
+
+
+def _set_property(node: Any, name: str, value: str) -> None:
+    """Set one spiff:property of an element (an empty value removes it)."""
+    extensions = node.find("bpmn:extensionElements", NS)
+    if extensions is None:
+        if not value:
+            return
+        extensions = etree.Element(f"{{{BPMN_NS}}}extensionElements")
+        node.insert(0, extensions)
+    holder = extensions.find("spiff:properties", NS)
+    if holder is None:
+        if not value:
+            return
+        holder = etree.SubElement(extensions, f"{{{SPIFF_NS}}}properties")
+    found = [p for p in holder.findall("spiff:property", NS) if p.get("name") == name]
+    for extra in found[1:]:
+        holder.remove(extra)
+    if not value:
+        if found:
+            holder.remove(found[0])
+        return
+    prop = found[0] if found else etree.SubElement(holder, f"{{{SPIFF_NS}}}property")
+    prop.set("name", name)
+    prop.set("value", value)
+
+
+def xml_text(text: str) -> str:
+    """Return text escaped for XML content (used by tests and templates)."""
+    return escape(text)
