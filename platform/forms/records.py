@@ -37,7 +37,7 @@ from sqlalchemy.orm.util import identity_key
 from andon import audit, catalog
 from andon.database import utcnow
 from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound
-from andon.forms import widget_rules
+from andon.forms import file_fields, widget_rules
 from andon.forms.fields import options, supported
 from andon.forms.models import Record, RecordChange
 from andon.forms.schema import FormSpec
@@ -127,13 +127,14 @@ def create_record(session: Session, form_key: str, data: Mapping[str, Any],
                   user: User) -> Record:
     """Validate typed data against the published form and store it as a new record."""
     version_id, spec = current_form(session, form_key, user)
-    values = _valid(session, spec, data)
+    values = _valid(session, spec, data, user=user)
     now = utcnow()
     record = Record(form_key=form_key, form_version_id=version_id, data=values,
                     search_text=search_text(spec, values), created_at=now,
                     created_by_id=user.id, updated_at=now, updated_by_id=user.id)
     session.add(record)
     session.flush()
+    file_fields.link(session, spec, record)
     changes = {name: [None, value] for name, value in values.items()}
     _log(session, record, "created", user, changes)
     return record
@@ -149,7 +150,7 @@ def update_record(session: Session, record_id: int, data: Mapping[str, Any], use
     if record.lock_version != expected_version:
         raise StaleRecord(record)
     spec = record_spec(session, record)
-    values = _valid(session, spec, data, record.data)
+    values = _valid(session, spec, data, record.data, user)
     changes = diff(record.data, values)
     if not changes:
         return record
@@ -160,6 +161,7 @@ def update_record(session: Session, record_id: int, data: Mapping[str, Any], use
     except StaleDataError:  # saved by another writer between our read and our write
         raise Conflict(N_("Someone saved record %(id)s at the same moment, so nothing was "
                           "changed. Open it again to see their values."), id=record_id) from None
+    file_fields.link(session, spec, record)
     _log(session, record, "updated", user, changes)
     return record
 
@@ -176,13 +178,17 @@ def _locked(session: Session, record_id: int) -> Record:
 
 
 def _valid(session: Session, spec: FormSpec, data: Mapping[str, Any],
-           previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+           previous: Mapping[str, Any] | None = None,
+           user: User | None = None) -> dict[str, Any]:
     """Return the data as a plain dict, or raise InvalidSubmission with each field's error.
 
-    Picked users, groups and org units must exist (a deactivated user may stay).
+    Picked users, groups and org units must exist (a deactivated user may stay);
+    files must be the record's already or the user's own new uploads.
     """
     values = widget_rules.settle(spec, data)  # computed values are the server's
-    errors = {**validate_keys(session, spec, values, previous), **validate(spec, values)}
+    errors = {**validate_keys(session, spec, values, previous),
+              **file_fields.check(session, spec, values, user, previous),
+              **validate(spec, values)}
     if errors:
         raise InvalidSubmission(errors, values)
     return values

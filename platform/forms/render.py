@@ -112,7 +112,7 @@ class Renderer:
         label = self.label(schema, name, key)
         if kind == "object":
             return self.section(schema, name, label, required, value, depth, refresh)
-        if kind == "array":
+        if kind == "array" and not widgets.whole(schema):
             return self.table(schema, name, label, required, value, depth, refresh)
         return self.field(schema, name, key, kind, label, required, refresh)
 

@@ -2,9 +2,10 @@
 
 The web layer calls ``complete`` on the view-models ``build_fields`` returns:
 taxonomy and people pickers get their options from the database, money and
-percent fields their sign, computed fields the server's value, and fields
-whose condition does not hold are left out (``andon.forms.widget_rules``).
-``readable`` does the same for stored data shown to readers.
+percent fields their sign, file fields their chosen files, computed fields the
+server's value, and fields whose condition does not hold are left out
+(``andon.forms.widget_rules``).
+``readable`` does the same for stored data shown to readers (files by name).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from andon.forms import taxonomy_fields, widget_rules, widgets_numbers, widgets_people
+from andon.forms import (
+    file_fields,
+    taxonomy_fields,
+    widget_rules,
+    widgets_numbers,
+    widgets_people,
+)
 from andon.forms.nodes import Fields, walk
 from andon.forms.schema import FormSpec
 
@@ -24,6 +31,7 @@ def complete(session: Session, spec: FormSpec, built: Fields, locale: str) -> Fi
     built = widget_rules.draw(spec, built, locale)
     built = taxonomy_fields.pickers(session, spec, built, locale)
     built = widgets_people.pickers(session, built)
+    built = file_fields.pickers(session, spec, built)
     props = widget_rules.spec_properties(spec)
     for node in walk(list(built)):
         if node.node == "field" and node.widget in ("money", "percent"):
@@ -38,5 +46,7 @@ def readable(session: Session, spec: FormSpec, data: Mapping[str, Any], locale: 
              translate: Callable[[str], str] = str) -> dict[str, Any]:
     """Return stored data with taxonomy codes as paths and picked keys as display names."""
     shown = taxonomy_fields.readable(session, spec, data, locale, translate)
-    return {**shown, **{k: v for k, v in widgets_people.readable(
+    shown = {**shown, **{k: v for k, v in widgets_people.readable(
         session, spec, data, translate).items() if k in widgets_people.fields_of(spec)}}
+    return {**shown, **{k: v for k, v in file_fields.readable(session, spec, data).items()
+                        if k in file_fields.fields_of(spec)}}
