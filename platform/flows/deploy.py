@@ -11,7 +11,6 @@ from andon import catalog
 from andon.errors import InvalidDefinition, NotFound
 from andon.flows import owners, permissions, schedules
 from andon.flows.bpmn import ParsedFlow, StepInfo, load_bpmn
-from andon.forms.file_fields import fields_of as file_fields_of
 from andon.forms.store import form_spec_at
 from andon.i18n import N_
 
@@ -76,12 +75,6 @@ def _pinned_forms(session: Session, parsed: ParsedFlow, filename: str) -> dict[s
         except NotFound:
             problems.append((f"{filename}: {step.id}", f"names the form {key!r}, "
                              "which is not loaded; load definitions/forms first"))
-            continue
-        with_files = list(file_fields_of(form_spec_at(session, forms[key])))
-        if with_files:  # files are stored and served for records only, not yet for tasks
-            problems.append((f"{filename}: {step.id}", f"names the form {key!r}, whose file "
-                             f"fields ({', '.join(with_files)}) work on records only; a task "
-                             "or start form cannot hold files yet (attach them on the task)"))
     if problems:
         raise InvalidDefinition(N_("The flow %(file)s is not valid."), problems=problems,
                                 file=filename)

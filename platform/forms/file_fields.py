@@ -7,7 +7,9 @@ the field. The record stores the attachment's id as the field's value (an
 array of ids for ``"multiple": true``). On save, ``check`` lets a record hold
 an id only if it held it before, or if the saving user uploaded that file in
 that field and no record holds it yet; ``link`` then marks the files as the
-record's, so nobody can point another record at them. Files the user chose
+record's, so nobody can point another record at them. Task and start forms do
+the same with the flow instance (``andon.flows.runtime``): the files then join
+the instance's attachments, which whoever may see the instance downloads. Files the user chose
 but never saved stay unclaimed (nobody can download them).
 """
 
@@ -73,10 +75,10 @@ def receive(session: Session, settings: files.UploadSettings, spec: FormSpec, na
 
 def check(session: Session, spec: FormSpec, data: Mapping[str, Any], user: User | None,
           previous: Mapping[str, Any] | None = None) -> dict[str, Message]:
-    """Return a Message per file field naming a file the record may not hold.
+    """Return a Message per file field naming a file the record (or instance) may not hold.
 
-    A record keeps the files it held; a new one must be the user's own upload in
-    that field that no record holds yet.
+    A record keeps the files it held (``previous``: its data, or the instance's);
+    a new one must be the user's own upload in that field that nothing holds yet.
     """
     errors = {}
     for name in fields_of(spec):
@@ -93,20 +95,25 @@ def check(session: Session, spec: FormSpec, data: Mapping[str, Any], user: User 
     return errors
 
 
-def link(session: Session, spec: FormSpec, record: Record) -> None:
-    """Mark the files a saved record holds as that record's."""
-    wanted = [int(i) for name in fields_of(spec) for i in ids_of(record.data.get(name))]
-    if wanted:
-        for attachment in session.scalars(select(files.Attachment)
-                                          .where(files.Attachment.id.in_(wanted))):
-            attachment.record_id = record.id
-        session.flush()
+def link(session: Session, spec: FormSpec, data: Mapping[str, Any], *,
+         record_id: int | None = None, instance_id: int | None = None,
+         task_id: int | None = None) -> None:
+    """Mark the files saved data holds, that nothing holds yet, as a record's or an instance's."""
+    wanted = [int(i) for name in fields_of(spec) for i in ids_of(data.get(name))]
+    if not wanted:
+        return
+    for attachment in session.scalars(select(files.Attachment)
+                                      .where(files.Attachment.id.in_(wanted))):
+        if attachment.record_id is None and attachment.instance_id is None:
+            attachment.record_id, attachment.instance_id = record_id, instance_id
+            attachment.task_id = task_id
+    session.flush()
 
 
 def of_record(session: Session, spec: FormSpec, record: Record,
               locale: str = "en") -> list[tuple[str, list[files.Attachment]]]:
     """Return (label, files) of each file field of a record that holds files."""
-    rows = _by_id(session, [i for name in fields_of(spec) for i in ids_of(record.data.get(name))])
+    rows = by_id(session, [i for name in fields_of(spec) for i in ids_of(record.data.get(name))])
     listed = []
     for name in fields_of(spec):
         held = [rows[i] for i in ids_of(record.data.get(name))
@@ -124,17 +131,12 @@ def held_by(session: Session, spec: FormSpec, record: Record,
     return found if found is not None and found.record_id == record.id else None
 
 
-def _by_id(session: Session, ids: list[str]) -> dict[str, files.Attachment]:
-    """Return the attachments with these ids, by id as text."""
-    if not ids:
-        return {}
-    rows = session.scalars(select(files.Attachment)
-                           .where(files.Attachment.id.in_([int(i) for i in ids])))
-    return {str(row.id): row for row in rows}
+def pickers(spec: FormSpec, built: Fields) -> Fields:
+    """Mark a form with file fields as multipart and give each file field its rules and ids.
 
-
-def pickers(session: Session, spec: FormSpec, built: Fields) -> Fields:
-    """Give each file field the names and sizes of its chosen files, and its rules."""
+    The web layer adds the names of the chosen files the reader may see
+    (``andon.web.uploads.describe``): an id typed into a post must not reveal a name.
+    """
     names = fields_of(spec)
     if not names:
         return built
@@ -142,13 +144,19 @@ def pickers(session: Session, spec: FormSpec, built: Fields) -> Fields:
     for node in walk(list(built)):
         if node.node == "field" and node.widget == WIDGET and node.name in names:
             rules = names[node.name]
-            chosen = ids_of(node.chosen if rules.multiple else node.value)
-            rows = _by_id(session, chosen)
-            node.extra = {"files": [(i, rows[i].filename, rows[i].size) for i in chosen
-                                    if i in rows],
-                          "multiple": rules.multiple, "accept": ",".join(rules.accept),
-                          "max_bytes": rules.max_bytes}
+            node.extra = {"ids": ids_of(node.chosen if rules.multiple else node.value),
+                          "files": [], "multiple": rules.multiple,
+                          "accept": ",".join(rules.accept), "max_bytes": rules.max_bytes}
     return built
+
+
+def by_id(session: Session, ids: list[str]) -> dict[str, files.Attachment]:
+    """Return the attachments with these ids, by id as text."""
+    if not ids:
+        return {}
+    rows = session.scalars(select(files.Attachment)
+                           .where(files.Attachment.id.in_([int(i) for i in ids])))
+    return {str(row.id): row for row in rows}
 
 
 def readable(session: Session, spec: FormSpec, data: Mapping[str, Any],
@@ -158,6 +166,6 @@ def readable(session: Session, spec: FormSpec, data: Mapping[str, Any],
     for name in fields_of(spec):
         ids = ids_of(data.get(name))
         if ids:
-            rows = _by_id(session, ids)
+            rows = by_id(session, ids)
             shown[name] = ", ".join(rows[i].filename if i in rows else f"#{i}" for i in ids)
     return shown

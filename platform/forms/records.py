@@ -134,7 +134,7 @@ def create_record(session: Session, form_key: str, data: Mapping[str, Any],
                     created_by_id=user.id, updated_at=now, updated_by_id=user.id)
     session.add(record)
     session.flush()
-    file_fields.link(session, spec, record)
+    file_fields.link(session, spec, record.data, record_id=record.id)
     changes = {name: [None, value] for name, value in values.items()}
     _log(session, record, "created", user, changes)
     return record
@@ -161,7 +161,7 @@ def update_record(session: Session, record_id: int, data: Mapping[str, Any], use
     except StaleDataError:  # saved by another writer between our read and our write
         raise Conflict(N_("Someone saved record %(id)s at the same moment, so nothing was "
                           "changed. Open it again to see their values."), id=record_id) from None
-    file_fields.link(session, spec, record)
+    file_fields.link(session, spec, record.data, record_id=record.id)
     _log(session, record, "updated", user, changes)
     return record
 

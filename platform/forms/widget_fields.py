@@ -31,7 +31,7 @@ def complete(session: Session, spec: FormSpec, built: Fields, locale: str) -> Fi
     built = widget_rules.draw(spec, built, locale)
     built = taxonomy_fields.pickers(session, spec, built, locale)
     built = widgets_people.pickers(session, built)
-    built = file_fields.pickers(session, spec, built)
+    built = file_fields.pickers(spec, built)
     props = widget_rules.spec_properties(spec)
     for node in walk(list(built)):
         if node.node == "field" and node.widget in ("money", "percent"):

@@ -87,4 +87,4 @@ def form_fields(spec: FormSpec, values: Any, errors: dict[str, Message],
                       locale_code())
     if version_id is not None:
         fields.node_url = url_for("forms.node", version_id=version_id)
-    return uploads.limits(fields)
+    return uploads.describe(fields)

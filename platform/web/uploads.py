@@ -12,14 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, request, send_file
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from andon import files
+from andon.errors import InvalidSubmission
+from andon.flows.models import FlowInstance
+from andon.flows.queries import can_view
 from andon.forms import file_fields
+from andon.forms.models import Record
 from andon.forms.names import ROWS, child
 from andon.forms.nodes import Fields
+from andon.forms.records import may_read, rules_spec
 from andon.forms.schema import FormSpec
+from andon.forms.validation import validate_submission
 from andon.i18n import Message
 from andon.identity.models import User
 from andon.web import db
@@ -57,7 +64,9 @@ def receive(spec: FormSpec, form: Any, user: User) -> tuple[Any, dict[str, Messa
         return form, {}
     values, errors, session = MultiDict(form), {}, db.session()
     for name, rule in rules.items():
-        kept = _kept(values, name, rule.multiple)
+        posted = _kept(values, name, rule.multiple)
+        found = file_fields.by_id(session, posted)
+        kept = [i for i in posted if i in found and may_see(found[i], user)]
         for chosen in request.files.getlist(name):
             if not chosen or not chosen.filename:
                 continue
@@ -71,6 +80,17 @@ def receive(spec: FormSpec, form: Any, user: User) -> tuple[Any, dict[str, Messa
             kept = [*kept, str(stored.id)] if rule.multiple else [str(stored.id)]
         _put(values, name, list(dict.fromkeys(kept)), rule.multiple)
     return values, errors
+
+
+def refuse(spec: FormSpec, form: Any, refused: dict[str, Message]) -> None:
+    """Raise InvalidSubmission if a chosen file was refused, naming every field's problem.
+
+    Task and start forms call it before the flow runtime runs, so that nothing
+    is completed without a file the user meant to send.
+    """
+    if refused:
+        _, errors = validate_submission(spec, form, str(current_app.config["ANDON"].timezone))
+        raise InvalidSubmission({**errors, **refused}, form)
 
 
 def _kept(values: MultiDict[str, str], name: str, multiple: bool) -> list[str]:
@@ -95,15 +115,38 @@ def _put(values: MultiDict[str, str], name: str, ids: list[str], multiple: bool)
         values[child(name, index)] = file_id
 
 
-def limits(fields: Fields) -> Fields:
-    """Give each file field the size limit that applies to it in this installation."""
-    if fields.multipart:
-        cap = settings().max_bytes
-        for node in fields:
-            if node.node == "field" and node.widget == "file":
-                node.extra = {**node.extra, "limit": files.readable_size(
-                    min(node.extra.get("max_bytes") or cap, cap))}
+def describe(fields: Fields) -> Fields:
+    """Give each file field its chosen files the reader may see, and the size limit that applies."""
+    if not fields.multipart:
+        return fields
+    cap, session, user = settings().max_bytes, db.session(), _reader()
+    for node in fields:
+        if node.node == "field" and node.widget == "file":
+            found = file_fields.by_id(session, node.extra.get("ids", []))
+            node.extra = {**node.extra, "limit": files.readable_size(
+                min(node.extra.get("max_bytes") or cap, cap)), "files": [
+                (i, found[i].filename, found[i].size) for i in node.extra.get("ids", [])
+                if i in found and user is not None and may_see(found[i], user)]}
     return fields
+
+
+def _reader() -> User | None:
+    """Return the signed-in user's row, if someone is signed in."""
+    return db.session().get(User, current_user.id) if current_user.is_authenticated else None
+
+
+def may_see(attachment: files.Attachment, user: User) -> bool:
+    """Tell whether the user may see a file's name: their own, or held where they may read."""
+    session = db.session()
+    if attachment.uploaded_by_id == user.id:
+        return True
+    if attachment.record_id is not None:
+        record = session.get(Record, attachment.record_id)
+        return record is not None and may_read(rules_spec(session, record), user)
+    if attachment.instance_id is not None:
+        instance = session.get(FlowInstance, attachment.instance_id)
+        return instance is not None and can_view(session, instance, user)
+    return False
 
 
 def send(attachment: files.Attachment) -> Response:

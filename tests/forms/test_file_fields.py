@@ -5,19 +5,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from andon import files
 from andon.errors import InvalidDefinition, InvalidSubmission
-from andon.flows.deploy import deploy_flow
 from andon.forms import file_fields
 from andon.forms.records import create_record, update_record
 from andon.forms.schema import FormSpec, check_definition
 from andon.forms.store import deploy_form
-
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def definition(props: dict, fields: dict) -> dict:
@@ -164,15 +160,3 @@ def test_a_record_cannot_take_a_file_that_is_not_its_own(session, staff, form, u
     with pytest.raises(InvalidSubmission):  # once a record holds it, no other record may
         create_record(session, "incident", {"title": "u", "report": str(mine.id)},
                       staff["engineer1"])
-
-
-def test_a_flow_cannot_use_a_form_with_file_fields_yet(session, staff, form):
-    source = (DATA / "permissions" / "install.bpmn").read_text()
-    deploy_form(session, (DATA / "permissions" / "purchase.json").read_text(), "purchase.json")
-    source = source.replace('value="perm_install"', 'value="incident"')
-    with pytest.raises(InvalidDefinition) as refused:
-        deploy_flow(session, source.encode(), "install.bpmn")
-    assert refused.value.problems == [(
-        "install.bpmn: install", "names the form 'incident', whose file fields (report, photos) "
-        "work on records only; a task or start form cannot hold files yet (attach them on the "
-        "task)")]
