@@ -111,7 +111,7 @@ def draft(task_id: int) -> Any:
     task = db.session().get(Task, task_id)
     if task is None:
         abort(404)
-    _, form, refused = _files_chosen(task, me())
+    form, refused = _files_chosen(task, me())[1:]
     for message in refused.values():
         flash(translate(message), "error")
     return act(lambda: actions.save_draft(db.session(), task_id, me(), form),

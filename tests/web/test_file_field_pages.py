@@ -182,3 +182,24 @@ def test_an_html_file_is_never_served_as_a_page(client, auth, people, deploy_iss
     assert got.headers["Content-Type"] == "application/octet-stream"
     assert got.headers["Content-Disposition"].startswith("attachment;")
     got.close()
+
+
+def test_an_id_typed_into_a_post_does_not_reveal_a_file_name(client, auth, form, session):
+    auth.login("engineer1")
+    post(auth, "/records/issue/new", {"title": "", "severity": "high"},
+         report=(PDF, "secret plan.pdf"))  # refused for its title: the file stays unclaimed
+    secret = session.scalar(select(Attachment))
+    auth.login("engineer2")
+    response = post(auth, "/records/issue/new", {"title": "", "severity": "low",
+                                                 "report": str(secret.id)})
+    assert response.status_code == 422
+    assert "secret plan" not in response.get_data(as_text=True)
+    node = auth.post(f"/forms/{saved_version(session)}/node",
+                     {"report": str(secret.id), "_node": ""})
+    assert node.status_code == 200 and "secret plan" not in node.get_data(as_text=True)
+
+
+def saved_version(session) -> int:
+    """Return the id of the published issue form version."""
+    from andon import catalog
+    return catalog.current(session, "form", "issue").id

@@ -108,3 +108,15 @@ def test_a_task_form_adds_files_and_a_refused_one_completes_nothing(client, auth
     two = session.scalar(select(Attachment).where(Attachment.filename == "two.png"))
     assert done.state == "completed" and done.data["photos"] == [str(one.id), str(two.id)]
     assert (one.instance_id, one.task_id) == (done.instance_id, done.id)
+
+
+def test_a_draft_keeps_the_chosen_files(client, auth, flow, session):
+    auth.login("pm")
+    post(auth, "/start/perm_install", REQUEST, "quote", [(b"%PDF quote", QUOTE)])
+    task = session.scalar(select(Task).where(Task.step_id == "install"))
+    auth.login("engineer1")
+    saved = post(auth, f"/tasks/{task.id}/draft", {"notes": "Half done"}, "photos",
+                 [(b"\x89PNG one", "wall.png")])
+    assert saved.status_code == 302
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Half done" in page and "wall.png" in page
