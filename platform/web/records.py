@@ -41,8 +41,7 @@ from andon.web.i18n import locale_code
 from andon.web.pages import form_fields, is_fragment_request, me, submit
 
 bp = Blueprint("records", __name__, url_prefix="/records")
-bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(
-    0, uploads.allow(frozenset({"records.new", "records.edit"}))))
+uploads.allow_on(bp, "records.new", "records.edit")
 PAGE_SIZE = 25
 COLUMNS = 6
 

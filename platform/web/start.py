@@ -11,11 +11,10 @@ from andon import catalog
 from andon.flows import runtime
 from andon.web import db
 from andon.web.pages import form_fields, me, submit
-from andon.web.uploads import allow, receive, refuse
+from andon.web.uploads import allow_on, receive, refuse
 
 bp = Blueprint("start", __name__, url_prefix="/start")
-bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(
-    0, allow(frozenset({"start.form"}))))
+allow_on(bp, "start.form")
 
 
 @bp.get("/")

@@ -33,11 +33,10 @@ from andon.web.i18n import translate
 from andon.web.inbox import deadline_of
 from andon.web.instances import submitted_steps
 from andon.web.pages import act, form_fields, is_fragment_request, me, submit
-from andon.web.uploads import allow, receive, refuse
+from andon.web.uploads import allow_on, receive, refuse
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(
-    0, allow(frozenset({"tasks.show", "tasks.draft"}))))
+allow_on(bp, "tasks.show", "tasks.draft")
 MULTIPART_MARGIN = 1024 * 1024  # room for the other fields posted with a file
 
 

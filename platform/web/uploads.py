@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, request, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -44,13 +44,18 @@ def settings() -> files.UploadSettings:
     return config.uploads or files.UploadSettings.from_env({}, config.instance_path)
 
 
-def allow(endpoints: frozenset[str]) -> Any:
-    """Return a before-request hook raising the size limit of multipart posts to ``endpoints``."""
+def allow_on(blueprint: Blueprint, *endpoints: str) -> None:
+    """Raise the size limit of multipart posts to these endpoints, before the CSRF check reads them.
+
+    A post may carry ``FILES_PER_POST`` files of the largest size; each file is
+    then checked against its field's own limit, on its field.
+    """
     def hook() -> None:
-        """Let a form with files be as large as its files may be, before the CSRF check reads it."""
+        """Let a form with files be as large as its files may be."""
         if request.endpoint in endpoints and request.mimetype == "multipart/form-data":
             request.max_content_length = settings().max_bytes * FILES_PER_POST + MULTIPART_MARGIN
-    return hook
+    blueprint.record_once(
+        lambda state: state.app.before_request_funcs.setdefault(None, []).insert(0, hook))
 
 
 def receive(spec: FormSpec, form: Any, user: User) -> tuple[Any, dict[str, Message]]:
