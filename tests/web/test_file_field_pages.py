@@ -64,6 +64,8 @@ def test_a_record_keeps_its_files_outside_the_row_and_lists_them(client, auth, f
     assert 'enctype="multipart/form-data"' in page
     assert 'type="file" id="input-report" name="report" accept=".pdf,image/*"' in page
     assert 'name="evidence" multiple' in page and "Up to 1 KB per file." in page
+    assert 'id="field-title" hx-post' in page  # other fields are checked inline ...
+    assert 'id="field-report">' in page  # ... a file field is not redrawn: it would lose the file
 
     response = post(auth, "/records/issue/new", {"title": "Disk full", "severity": "high"},
                     report=(PDF, NAME), evidence=[(b"a,b\n1,2\n", "data.csv"),
