@@ -83,13 +83,19 @@ class FileRefused(AndonError):
 
 
 class Attachment(Base):
-    """One uploaded file, and what it belongs to (an instance, maybe one of its tasks)."""
+    """One uploaded file, and what it belongs to (an instance, maybe one of its tasks).
+
+    A file chosen in a form's file field (``andon.forms.file_fields``) names that
+    field in ``field`` and, once the record is saved, the record in ``record_id``.
+    """
 
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("flow_instance.id"), index=True)
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
+    field: Mapped[str | None] = mapped_column(String(128))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
@@ -129,7 +135,7 @@ def content_type(name: str) -> str:
 
 def store(session: Session, settings: UploadSettings, stream: BinaryIO, filename: str,
           user: User, *, instance_id: int | None = None,
-          task_id: int | None = None) -> Attachment:
+          task_id: int | None = None, field: str | None = None) -> Attachment:
     """Check and keep an uploaded file; return its row, or raise FileRefused naming the file."""
     name = clean_name(filename)
     ext = extension(name)
@@ -145,7 +151,7 @@ def store(session: Session, settings: UploadSettings, stream: BinaryIO, filename
     target = path_of(settings, digest)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temporary, target)
-    attachment = Attachment(instance_id=instance_id, task_id=task_id, filename=name,
+    attachment = Attachment(instance_id=instance_id, task_id=task_id, field=field, filename=name,
                             content_type=content_type(name), size=size, sha256=digest,
                             uploaded_by_id=user.id, uploaded_at=utcnow())
     session.add(attachment)

@@ -25,6 +25,7 @@ from andon.flows import announcements, copies, deadlines, owners, permissions, w
 from andon.flows.engine import Engine, ReadyTask, WaitingService
 from andon.flows.models import FlowInstance, Task
 from andon.flows.queries import can_view
+from andon.forms import file_fields
 from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
 from andon.forms.taxonomy_fields import validate_codes
@@ -50,7 +51,7 @@ def start_instance(session: Session, flow_key: str, user: User,
     workflow = engine.start(version.content["spec"])
     first = _starter_step(workflow)
     form_version = _form_version(version, first)
-    data = _validated(session, form_version, form)
+    data = _validated(session, form_version, form, user=user)
     instance = FlowInstance(version=version, started_by=user, state="", parent=parent,
                             title=str(data.get("title") or version.label("en"))[:300])
     session.add(instance)
@@ -61,6 +62,7 @@ def start_instance(session: Session, flow_key: str, user: User,
     task = Task(instance=instance, assignee_id=user.id, form_version_id=form_version,
                 **_step_columns(first))
     _finish(session, task, user, data)
+    _link_files(session, task, data)
     save(session, instance, workflow)
     return instance
 
@@ -83,11 +85,13 @@ def _complete(session: Session, task: Task, user: User | None, form: Mapping[str
     """Validate the form, run the engine past the task, and save the instance."""
     instance = task.instance
     data = _validated(session, task.form_version_id, form, _earlier_submission(task),
-                      permissions.of_step(instance.version.content, task.step_id), instance.data)
+                      permissions.of_step(instance.version.content, task.step_id), instance.data,
+                      user)
     with one_writer():
         workflow = engine.restore(instance.version.content["spec"], instance.state)
         engine.complete(workflow, task.spiff_id, data)
         _finish(session, task, user, data)
+        _link_files(session, task, data)
         save(session, instance, workflow)
 
 
@@ -175,22 +179,32 @@ def _form_version(version: catalog.DefinitionVersion, step: ReadyTask) -> int | 
 def _validated(session: Session, form_version: int | None, form: Mapping[str, Any],
                previous: Mapping[str, Any] | None = None,
                rights: permissions.Permissions = permissions.EVERYTHING,
-               instance_data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               instance_data: Mapping[str, Any] | None = None,
+               user: User | None = None) -> dict[str, Any]:
     """Validate submitted values against the step's view of its form and return typed data.
 
     ``previous`` is what the step submitted before (a step sent back): retired
     taxonomy codes it held may be submitted again unchanged. Read-only fields
-    keep the instance's values (``instance_data``), whatever was posted.
+    keep the instance's values (``instance_data``), whatever was posted. Files
+    must be the instance's already or the user's own new uploads.
     """
     if form_version is None:
         return {}
     spec = permissions.view(form_spec_at(session, form_version), rights)
     data, errors = validate_submission(spec, form)
     errors = {**validate_codes(session, spec, data, previous),
-              **validate_keys(session, spec, data, previous), **errors}
+              **validate_keys(session, spec, data, previous),
+              **file_fields.check(session, spec, data, user, instance_data), **errors}
     if errors:
         raise InvalidSubmission(errors, form)
     return permissions.keep(spec, rights, data, instance_data or {})
+
+
+def _link_files(session: Session, task: Task, data: Mapping[str, Any]) -> None:
+    """Make the files a step's form holds the instance's, so its attachments list them."""
+    if task.form_version_id is not None:
+        file_fields.link(session, form_spec_at(session, task.form_version_id), data,
+                         instance_id=task.instance.id, task_id=task.id)
 
 
 def _earlier_submission(task: Task) -> dict[str, Any] | None:

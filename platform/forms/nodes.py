@@ -138,6 +138,8 @@ class Fields(list[Any]):
     reactive: bool = False
     choice: Field | None = None
     timezone: str = "UTC"
+    #: the form has file fields, so it posts multipart/form-data
+    multipart: bool = False
     summary: list[tuple[str, str, Message]]
     #: the typed values the form was drawn with (what computed fields and conditions read)
     data: dict[str, Any]

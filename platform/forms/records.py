@@ -36,7 +36,7 @@ from sqlalchemy.orm.util import identity_key
 from andon import audit, catalog
 from andon.database import utcnow
 from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound
-from andon.forms import widget_rules
+from andon.forms import file_fields, widget_rules
 from andon.forms.fields import options, supported
 from andon.forms.models import Record, RecordChange
 from andon.forms.record_access import may_read, record_rules, rules_spec
@@ -114,6 +114,7 @@ def create_record(session: Session, form_key: str, data: Mapping[str, Any],
     session.add(record)
     session.flush()
     save_links(session, spec, [(record.id, values)])
+    file_fields.link(session, spec, record.data, record_id=record.id)
     changes = {name: [None, value] for name, value in values.items()}
     _log(session, record, "created", user, changes)
     return record
@@ -141,6 +142,7 @@ def update_record(session: Session, record_id: int, data: Mapping[str, Any], use
         raise Conflict(N_("Someone saved record %(id)s at the same moment, so nothing was "
                           "changed. Open it again to see their values."), id=record_id) from None
     save_links(session, spec, [(record.id, values)])
+    file_fields.link(session, spec, record.data, record_id=record.id)
     _log(session, record, "updated", user, changes)
     return record
 
@@ -161,11 +163,13 @@ def _valid(session: Session, spec: FormSpec, data: Mapping[str, Any], user: User
     """Return the data as a plain dict, or raise InvalidSubmission with each field's error.
 
     Picked users, groups and org units must exist (a deactivated user may stay);
-    referenced records must exist and be readable by the user (or be unchanged).
+    referenced records must exist and be readable by the user (or be unchanged);
+    files must be the record's already or the user's own new uploads.
     """
     values = widget_rules.settle(spec, data)  # computed values are the server's
     errors = {**validate_keys(session, spec, values, previous),
               **validate_references(session, spec, values, user, previous),
+              **file_fields.check(session, spec, values, user, previous),
               **validate(spec, values)}
     if errors:
         raise InvalidSubmission(errors, values)

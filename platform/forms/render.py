@@ -117,7 +117,7 @@ class Renderer:
         built: Section | Table | Field
         if kind == "object":
             built = self.section(schema, name, label, required, value, depth, refresh)
-        elif kind == "array":
+        elif kind == "array" and not widgets.whole(schema):
             built = self.table(schema, name, label, required, value, depth, refresh)
         else:
             built = self.field(schema, name, key, kind, label, required, refresh)

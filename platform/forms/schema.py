@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from jsonschema import Draft202012Validator
 
 from andon.errors import InvalidDefinition
-from andon.forms import widget_checks, widgets
+from andon.forms import widget_checks, widgets, widgets_files
 from andon.forms.patterns import backtracking_problem
 from andon.i18n import N_, localize
 
@@ -238,7 +238,7 @@ def _regex_problems(regex: str, path: str) -> list[Problem]:
 def _check_layout(layout: dict[str, Any], schema: dict[str, Any]) -> list[Problem]:
     """Return problems with the layout: unknown names, bad widgets, bad texts."""
     names = set(schema.get("properties", {}))
-    problems: list[Problem] = []
+    problems: list[Problem] = widgets_files.nested_problems(schema, "$.schema")
     order = layout.get("order", [])
     if not isinstance(order, list):
         return [("$.layout.order", "The order must be a list of field names.")]

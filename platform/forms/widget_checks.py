@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from andon import expressions
+from andon.forms import widgets_files
 
 Problem = tuple[str, str]
 NUMBER_WIDGETS = frozenset({"money", "percent"})
@@ -31,7 +32,7 @@ def problems(entry: Mapping[str, Any], path: str, name: str, prop: Any,
              names: Collection[str]) -> list[Problem]:
     """Return the problems of one field's widget, computed and show_when entries."""
     prop = prop if isinstance(prop, dict) else {}
-    found = _widget_problems(entry, path, prop)
+    found = _widget_problems(entry, path, prop) + widgets_files.problems(entry, path, prop)
     if "computed" in entry:
         found += _computed_problems(entry["computed"], f"{path}.computed", name, names)
     if "show_when" in entry:

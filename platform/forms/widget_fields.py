@@ -3,9 +3,10 @@
 The web layer calls ``complete`` on the view-models ``build_fields`` returns:
 taxonomy and people pickers get their options from the database, record
 fields the title of the chosen record (for a reader who may read it), money and
-percent fields their sign, computed fields the server's value, and fields
-whose condition does not hold are left out (``andon.forms.widget_rules``).
-``readable`` does the same for stored data shown to readers.
+percent fields their sign, file fields their chosen files, computed fields the
+server's value, and fields whose condition does not hold are left out
+(``andon.forms.widget_rules``). ``readable`` does the same for stored data
+shown to readers (files by name).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from andon.forms import (
+    file_fields,
     record_refs,
     taxonomy_fields,
     widget_rules,
@@ -37,6 +39,7 @@ def complete(session: Session, spec: FormSpec, built: Fields, locale: str,
     built = taxonomy_fields.pickers(session, spec, built, locale)
     built = widgets_people.pickers(session, built)
     built = record_refs.pickers(session, spec, built, user, locale)
+    built = file_fields.pickers(spec, built)
     props = widget_rules.spec_properties(spec)
     for node in walk(list(built)):
         if node.node == "field" and node.widget in ("money", "percent"):
@@ -54,6 +57,8 @@ def readable(session: Session, spec: FormSpec, data: Mapping[str, Any], locale: 
     Referenced records read as their titles when ``user`` may read them, else as ``#12``.
     """
     shown = taxonomy_fields.readable(session, spec, data, locale, translate)
-    return {**shown, **{k: v for k, v in widgets_people.readable(
-        session, spec, data, translate).items() if k in widgets_people.fields_of(spec)},
-        **record_refs.readable(session, spec, data, user, locale, translate)}
+    shown = {**shown, **{k: v for k, v in widgets_people.readable(
+        session, spec, data, translate).items() if k in widgets_people.fields_of(spec)}}
+    shown = {**shown, **{k: v for k, v in file_fields.readable(session, spec, data).items()
+                         if k in file_fields.fields_of(spec)}}
+    return {**shown, **record_refs.readable(session, spec, data, user, locale, translate)}

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from andon.forms import widgets_numbers, widgets_records
+from andon.forms import widgets_files, widgets_numbers, widgets_records
 
 Options = Callable[[Mapping[str, Any], Mapping[str, Any], str], list[tuple[str, str]]]
 Coerce = Callable[[str, Mapping[str, Any]], Any]
@@ -38,6 +38,8 @@ class Widget:
     coerce: Coerce | None = None
     input_type: str | None = None
     show: Show | None = None
+    #: draws a whole array as one field (the file widget's many files), not as a table of rows
+    whole: bool = False
 
 
 BUILT_IN = {
@@ -70,6 +72,8 @@ _registry: dict[str, Widget] = {
     # a search box; andon.forms.record_refs.pickers fills in the chosen record's title
     widgets_records.WIDGET: Widget(template="_record_field.html", coerce=widgets_records.read_id,
                                    show=widgets_records.show_id),
+    # chosen files are stored by andon.forms.file_fields; their names come from the database
+    "file": Widget(template="_file_field.html", coerce=widgets_files.read_id, whole=True),
 }
 
 
@@ -94,6 +98,13 @@ def shown(value: Any, schema: Mapping[str, Any], layout: Mapping[str, Any],
     wanted = layout.get("widget") or schema.get("x-widget")
     widget = _registry.get(wanted) if isinstance(wanted, str) else None
     return widget.show(value, schema, layout, locale) if widget and widget.show else None
+
+
+def whole(schema: Mapping[str, Any]) -> bool:
+    """Tell whether the widget a schema names in ``x-widget`` draws a whole array as one field."""
+    wanted = schema.get("x-widget")
+    widget = _registry.get(wanted) if isinstance(wanted, str) else None
+    return bool(widget and widget.whole)
 
 
 def coercer(schema: Mapping[str, Any]) -> Coerce | None:

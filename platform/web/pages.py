@@ -16,7 +16,7 @@ from andon.forms.schema import FormSpec
 from andon.forms.widget_fields import complete
 from andon.i18n import Message
 from andon.identity.models import User
-from andon.web import db
+from andon.web import db, uploads
 from andon.web.i18n import locale_code, translate
 
 
@@ -87,4 +87,4 @@ def form_fields(spec: FormSpec, values: Any, errors: dict[str, Message],
                       locale_code(), me())
     if version_id is not None:
         fields.node_url = url_for("forms.node", version_id=version_id)
-    return fields
+    return uploads.describe(fields)

@@ -17,8 +17,8 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from andon.errors import InvalidSubmission
+from andon.forms import file_fields, record_links
 from andon.forms import filters as listing
-from andon.forms import record_links
 from andon.forms.fields import display, options, supported
 from andon.forms.models import Record
 from andon.forms.records import (
@@ -36,11 +36,12 @@ from andon.forms.records import (
 from andon.forms.schema import FormSpec
 from andon.forms.validation import validate_submission
 from andon.forms.widget_fields import readable
-from andon.web import db
+from andon.web import db, uploads
 from andon.web.i18n import locale_code
 from andon.web.pages import form_fields, is_fragment_request, me, submit
 
 bp = Blueprint("records", __name__, url_prefix="/records")
+uploads.allow_on(bp, "records.new", "records.edit")
 PAGE_SIZE = 25
 COLUMNS = 6
 
@@ -117,6 +118,7 @@ def show(key: str, record_id: int) -> Any:
                            values=display(spec, locale_code(), _readable(spec, record.data),
                                           gettext),
                            changes=changes,
+                           files=file_fields.of_record(session, spec, record, locale_code()),
                            editable=may_edit(rules_spec(session, record), record, me()),
                            **_links(record))
 
@@ -153,7 +155,8 @@ def new(key: str) -> Any:
     """Show an empty form, or create a record from what was submitted."""
     session = db.session()
     version_id, spec = current_form(session, key, me())
-    done = submit(lambda: create_record(session, key, _typed(spec, request.form), me()))
+    form, refused = uploads.receive(spec, request.form, me())
+    done = submit(lambda: create_record(session, key, _typed(spec, form, refused=refused), me()))
     if done.result is not None:
         flash(gettext("Saved."))
         return redirect(url_for("records.show", key=key, record_id=done.result.id))
@@ -162,10 +165,14 @@ def new(key: str) -> Any:
                            errors=done.errors), (422 if done.errors else 200)
 
 
-def _typed(spec: FormSpec, form: Mapping[str, str],
-           kept: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Return the submission as typed data, keeping stored values the form does not edit."""
+def _typed(spec: FormSpec, form: Mapping[str, str], kept: Mapping[str, Any] | None = None,
+           refused: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the submission as typed data, keeping stored values the form does not edit.
+
+    ``refused`` are the errors of files that were not kept (``uploads.receive``).
+    """
     data, errors = validate_submission(spec, form)
+    errors = {**errors, **(refused or {})}
     if errors:
         raise InvalidSubmission(errors, form)
     editable = {name for name, _, prop in supported(spec) if not prop.get("readOnly")}
@@ -180,12 +187,13 @@ def edit(key: str, record_id: int) -> Any:
         abort(403)
     spec = record_spec(session, record)
     expected = request.form.get("version", record.lock_version, type=int)
+    form, refused = uploads.receive(spec, request.form, user)
     try:
         done = submit(lambda: update_record(
-            session, record_id, _typed(spec, request.form, record.data), user, expected))
+            session, record_id, _typed(spec, form, record.data, refused), user, expected))
     except StaleRecord as stale:
         session.rollback()
-        return _edit_page(spec, record, request.form, {}, stale), 409
+        return _edit_page(spec, record, form, {}, stale), 409
     if done.result is not None:
         flash(gettext("Saved."))
         return redirect(url_for("records.show", key=key, record_id=record_id))
@@ -209,3 +217,13 @@ def _edit_page(spec: FormSpec, record: Record, values: Mapping[str, Any],
                            fields=form_fields(spec, values, errors, record.form_version_id),
                            errors=errors, stale=stale, compare=compare,
                            version=version or record.lock_version)
+
+
+@bp.get("/<key>/<int:record_id>/files/<int:attachment_id>")
+def download(key: str, record_id: int, attachment_id: int) -> Any:
+    """Send a file the record holds in a file field, to someone who may read the record."""
+    session, record = db.session(), _record(key, record_id)
+    attachment = file_fields.held_by(session, record_spec(session, record), record, attachment_id)
+    if attachment is None:
+        abort(404)
+    return uploads.send(attachment)

@@ -11,8 +11,10 @@ from andon import catalog
 from andon.flows import runtime
 from andon.web import db
 from andon.web.pages import form_fields, me, submit
+from andon.web.uploads import allow_on, receive, refuse
 
 bp = Blueprint("start", __name__, url_prefix="/start")
+allow_on(bp, "start.form")
 
 
 @bp.get("/")
@@ -28,7 +30,13 @@ def form(key: str) -> Any:
     session = db.session()
     flow = catalog.current(session, "flow", key)
     spec = runtime.start_form(session, key)
-    done = submit(lambda: runtime.start_instance(session, key, me(), request.form))
+    form, refused = receive(spec, request.form, me())
+
+    def start() -> Any:
+        """Start the flow, unless a file chosen in the start form was refused."""
+        refuse(spec, form, refused)
+        return runtime.start_instance(session, key, me(), form)
+    done = submit(start)
     if done.result is not None:
         flash(_("Submitted. It is now with the next step."))
         return redirect(url_for("instances.show", instance_id=done.result.id))

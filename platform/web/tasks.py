@@ -24,6 +24,7 @@ from andon.database import utcnow
 from andon.errors import Conflict
 from andon.flows import actions, permissions, queries, runtime
 from andon.flows.models import FlowInstance, Task
+from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
 from andon.i18n import N_, Message
 from andon.identity.models import User
@@ -32,8 +33,10 @@ from andon.web.i18n import translate
 from andon.web.inbox import deadline_of
 from andon.web.instances import submitted_steps
 from andon.web.pages import act, form_fields, is_fragment_request, me, submit
+from andon.web.uploads import allow_on, receive, refuse
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+allow_on(bp, "tasks.show", "tasks.draft")
 MULTIPART_MARGIN = 1024 * 1024  # room for the other fields posted with a file
 
 
@@ -46,12 +49,28 @@ def show(task_id: int) -> Any:
     if task is None or not (runtime.may_act(task, user)
                             or queries.can_view(session, task.instance, user)):
         abort(404 if task is None else 403)
-    done = submit(lambda: runtime.complete_task(session, task_id, user, request.form))
+    spec, form, refused = _files_chosen(task, user)
+
+    def complete() -> Task:
+        """Complete the task, unless a file chosen in its form was refused."""
+        if spec is not None:
+            refuse(spec, form, refused)
+        return runtime.complete_task(session, task_id, user, form)
+    done = submit(complete)
     if done.result is not None:
         flash(_("Done. The task has left your inbox."))
         return redirect(url_for("inbox.index"))
     task = session.get(Task, task_id)
     return _render(task, user, done.values or task.draft or {}, done.errors)
+
+
+def _files_chosen(task: Task, user: User) -> tuple[FormSpec | None, Any, dict[str, Message]]:
+    """Keep the files chosen in the task form's file fields (the step's view of the form)."""
+    if task.form_version_id is None or task.state != "open" or not runtime.may_act(task, user):
+        return None, request.form, {}
+    rights = permissions.of_step(task.instance.version.content, task.step_id)
+    spec = permissions.view(form_spec_at(db.session(), task.form_version_id), rights)
+    return (spec, *receive(spec, request.form, user))
 
 
 def _render(task: Task, user: User, values: Any, errors: dict[str, Message],
@@ -87,8 +106,14 @@ def claim(task_id: int) -> Any:
 
 @bp.post("/<int:task_id>/draft")
 def draft(task_id: int) -> Any:
-    """Keep what was typed so far."""
-    return act(lambda: actions.save_draft(db.session(), task_id, me(), request.form),
+    """Keep what was typed so far, with the files chosen in the form's file fields."""
+    task = db.session().get(Task, task_id)
+    if task is None:
+        abort(404)
+    form, refused = _files_chosen(task, me())[1:]
+    for message in refused.values():
+        flash(translate(message), "error")
+    return act(lambda: actions.save_draft(db.session(), task_id, me(), form),
                _("Draft saved. Nobody else sees it; complete the task when you are ready."),
                url_for("tasks.show", task_id=task_id))
 
