@@ -43,8 +43,9 @@ NESTED = {"label": "x-label", "help": "x-help", "placeholder": "x-placeholder",
           "width": "x-width", "form": "x-form"}
 WIDTHS = ("full", "half", "third")
 # Widgets that make a kind of their own (text, number, radio and textarea only draw one).
-WIDGET_KINDS = frozenset({"money", "percent", "user", "group", "orgunit", "taxonomy", "record"})
-TOP_ONLY = frozenset({"taxonomy", "computed", "user", "group", "orgunit"})
+WIDGET_KINDS = frozenset({"money", "percent", "user", "group", "orgunit", "taxonomy", "record",
+                          "file"})
+TOP_ONLY = frozenset({"taxonomy", "computed", "user", "group", "orgunit", "file"})
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ PALETTE: tuple[Kind, ...] = (
     Kind("orgunit", N_("Org unit"), {"type": "string"}, "orgunit", "people"),
     Kind("taxonomy", N_("Taxonomy code"), {"type": "string"}, "taxonomy", "choice"),
     Kind("record", N_("Record link"), {"type": "integer"}, "record", "advanced"),
+    Kind("file", N_("File attachments"), {"type": "array", "items": {"type": "string"}},
+         "file", "advanced"),
     Kind("computed", N_("Computed"), {"type": "number"}, None, "advanced"),
     Kind("section", N_("Section"), {"type": "object", "properties": {}}, None, "layout"),
     Kind("table", N_("Table"),
@@ -313,6 +316,8 @@ def add_field(definition: dict[str, Any], kind_name: str, into: Path = (),
             for n in (1, 2)})
     if kind.name == "computed":
         _set(definition, path, "computed", "0")
+    if kind.name == "file":
+        _set(definition, path, "multiple", True)
     return path
 
 
@@ -414,6 +419,9 @@ def panel_values(definition: Mapping[str, Any], path: Path) -> dict[str, str]:
     layout = _entry(definition, path)
     values["currency"] = str(_get(definition, path, "currency") or "")
     values["record_form"] = str(_get(definition, path, "form") or "")
+    values["max_size_mb"] = _text(layout_value(definition, path, "max_size_mb"))
+    values["accept"] = ", ".join(map(str, layout_value(definition, path, "accept") or []))
+    values["multiple"] = "on" if layout_value(definition, path, "multiple") else ""
     values["taxonomy"] = str(layout.get("taxonomy", ""))
     values["computed"] = str(layout.get("computed", ""))
     when = layout.get("show_when")
@@ -425,6 +433,11 @@ def panel_values(definition: Mapping[str, Any], path: Path) -> dict[str, str]:
     else:
         values["show_field"] = values["show_values"] = ""
     return values
+
+
+def layout_value(definition: Mapping[str, Any], path: Path, name: str) -> Any:
+    """Return a top-level field's layout entry (None for a nested field)."""
+    return _entry(definition, path).get(name)
 
 
 def _suffix(locale: str) -> str:
@@ -629,6 +642,8 @@ def _widget_entries(definition: Mapping[str, Any], path: Path, kind: Kind,
         if not target:
             errors["record_form"] = Message(N_("Choose the form whose records this field links."))
         changes.append(_setter("form", target or None))
+    if kind.name == "file":
+        changes += _file_options(posted, errors)
     if len(path) != 1:
         return changes
     names = field_names() if field_names else [n for n in definition["schema"]["properties"]]
@@ -658,10 +673,36 @@ def _widget_entries(definition: Mapping[str, Any], path: Path, kind: Kind,
     return changes
 
 
+def _file_options(posted: Mapping[str, str],
+                  errors: dict[str, Message]) -> list[Callable[[dict[str, Any], Path], None]]:
+    """Return the changes of a file field's size limit, accepted types and multiplicity."""
+    size = _number(posted.get("max_size_mb", ""), "max_size_mb", errors)
+    if size is not None and size <= 0:
+        errors["max_size_mb"] = Message(N_("Enter a number above 0."))
+    accept = [part.strip().lower() for part in posted.get("accept", "").split(",")
+              if part.strip()]
+    if any(not re.fullmatch(r"\.[a-z0-9]{1,10}|[a-z]+/([a-z0-9.+-]+|\*)", a) for a in accept):
+        errors["accept"] = Message(N_("List extensions or types separated by commas, "
+                                      "e.g. .pdf, .xlsx, image/*."))
+    multiple = posted.get("multiple") == "on"
+
+    def change(definition: dict[str, Any], path: Path) -> None:
+        prop = prop_at(definition, path)
+        if multiple:
+            prop.update({"type": "array", "items": {"type": "string"}})
+        else:
+            prop["type"] = "string"
+            prop.pop("items", None)
+        for name, value in (("max_size_mb", size), ("accept", accept),
+                            ("multiple", True if multiple else None)):
+            _set(definition, path, name, value)
+    return [change]
+
+
 def _default(definition: Mapping[str, Any], path: Path, kind: Kind, posted: Mapping[str, str],
              errors: dict[str, Message]) -> list[Callable[[dict[str, Any], Path], None]]:
     """Return the change of the default value, read as the field's type."""
-    if kind.name in ("section", "table", "checkboxes", "computed", "other"):
+    if kind.name in ("section", "table", "checkboxes", "computed", "other", "file"):
         return []
     text = posted.get("default", "").strip()
     if not text:

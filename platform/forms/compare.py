@@ -27,7 +27,8 @@ ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("minimum", N_("Minimum")), ("maximum", N_("Maximum")), ("pattern", N_("Pattern")),
     ("default", N_("Default")), ("options", N_("Options")), ("currency", N_("Currency")),
     ("taxonomy", N_("Taxonomy")), ("record_form", N_("Linked form")),
-    ("computed", N_("Expression")),
+    ("computed", N_("Expression")), ("max_size_mb", N_("Largest file (MB)")),
+    ("accept", N_("File types")), ("multiple", N_("Several files")),
     ("show_field", N_("Shown when field")), ("show_values", N_("Shown for values")),
 )
 

@@ -174,6 +174,27 @@ def test_a_record_link_names_the_form_it_links_at_the_top_and_inside_a_table() -
     check_definition(copy.deepcopy(form), "links")
 
 
+def test_a_file_field_takes_its_limits_from_the_panel() -> None:
+    form = expense_claim()
+    receipts = builder.add_field(form, "file")
+    assert form["schema"]["properties"]["file_1"] == {"type": "array", "items": {"type": "string"}}
+    with pytest.raises(InvalidSubmission) as refused:
+        builder.update_field(form, receipts, panel(form, receipts, max_size_mb="-1",
+                                                   accept="pdf files"))
+    assert set(refused.value.errors) == {"max_size_mb", "accept"}
+    builder.update_field(form, receipts, panel(form, receipts, max_size_mb="5",
+                                               accept=".pdf, image/*", multiple=""))
+    assert form["schema"]["properties"]["file_1"] == {"type": "string"}
+    entry = form["layout"]["fields"]["file_1"]
+    assert (entry["widget"], entry["max_size_mb"], entry["accept"]) == \
+        ("file", 5, [".pdf", "image/*"])
+    assert "multiple" not in entry
+    assert builder.kind_of(form, receipts).name == "file"
+    check_definition(copy.deepcopy(form), "files")
+    with pytest.raises(InvalidSubmission):
+        builder.add_field(form, "file", into=("lines",))
+
+
 def test_the_shipped_change_request_opens_in_the_builder_as_written() -> None:
     written = json.loads((ROOT / "definitions/forms/change_request.json").read_text())
     nodes = builder.outline(written, "zh-CN")
