@@ -130,16 +130,14 @@ def _differences(before: _Step, after: _Step, old: dict[str, _Step], new: dict[s
         if was != now:
             found.append((LABELS.get(key, OTHER), was, now))
     if _is_deciding(after) or _is_deciding(before):
-        was, now = _conditions(before, old, zh), _conditions(after, new, zh)
-        if was != now:
-            found.append((N_("Conditions"), was, now))
+        if (before.outgoing, before.default) != (after.outgoing, after.default):
+            found.append((N_("Conditions"), _conditions(before, old, zh),
+                          _conditions(after, new, zh)))
     for label, was_flows, now_flows, was_steps, now_steps in (
             (N_("Incoming flows"), before.incoming, after.incoming, old, new),
             (N_("Outgoing flows"), before.outgoing, after.outgoing, old, new)):
-        was = _ends(was_flows, was_steps, zh)
-        now = _ends(now_flows, now_steps, zh)
-        if was != now:
-            found.append((label, was, now))
+        if {other for other, _ in was_flows} != {other for other, _ in now_flows}:
+            found.append((label, _ends(was_flows, was_steps, zh), _ends(now_flows, now_steps, zh)))
     return found
 
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from andon.errors import InvalidDefinition
-from andon.flows import design
-from andon.flows.bpmn import load_bpmn, parse_xml
+from andon.flows import design, subset
+from andon.flows.bpmn import ParsedFlow, StepInfo, load_bpmn, parse_xml
 from andon.flows.deploy import review
 from andon.flows.design import ERROR, WARNING, Finding
+from andon.flows.elements import local, properties
 from andon.i18n import N_, Message
 
 __all__ = ["ERROR", "WARNING", "Finding", "findings"]
@@ -37,10 +39,29 @@ def findings(session: Session, xml: bytes, filename: str,
     try:
         parsed = load_bpmn(xml, filename, dmn_files)
     except InvalidDefinition as error:
-        found = _unpinned(error, filename) + design.drawing(root)
+        sketch = _sketch(root)
+        found = _unpinned(error, filename) + (
+            review(session, sketch)[1] if sketch is not None else design.drawing(root))
     else:
         found = review(session, parsed)[1]
     return _ordered(found)
+
+
+def _sketch(root: Any) -> ParsedFlow | None:
+    """Read the steps straight from the XML when SpiffWorkflow cannot parse it, to check on.
+
+    The database checks (owners, forms, permissions) then still report their
+    problems alongside the subset's; there is no spec, so nothing runs.
+    """
+    main, _ = subset.main_process(root)
+    if main is None:
+        return None
+    lanes = subset.lanes(root)
+    steps = [StepInfo(node.get("id"), node.get("name") or node.get("id"), lanes.get(node.get("id")),
+                      local(node), properties(node))
+             for node in subset.flow_nodes(root) if node.get("id")]
+    return ParsedFlow(main.get("id") or "", main.get("name") or "", steps, "", properties(main),
+                      root=root)
 
 
 def _unpinned(error: InvalidDefinition, filename: str) -> list[Finding]:
