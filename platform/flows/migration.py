@@ -26,6 +26,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +36,7 @@ from andon.database import utcnow
 from andon.errors import Conflict, InvalidDefinition
 from andon.flows import runtime
 from andon.flows.bpmn import load_bpmn
-from andon.flows.engine import SERIALIZER
+from andon.flows.engine import SERIALIZER, ServiceTask
 from andon.flows.models import FlowInstance
 from andon.i18n import N_, Message
 from andon.identity.models import User
@@ -203,9 +204,7 @@ def _unsafe_waits(workflow: BpmnWorkflow, spec: Any) -> Message | None:
             return Message(N_("The instance waits at the multi-instance step %(step)s"),
                            {"step": name})
         if task.state != TaskState.READY or not step.manual:
-            return Message(N_("The instance waits at %(step)s for a timer, a message, a "
-                              "service or parallel branches, which a move cannot carry"),
-                           {"step": name})
+            return _why_not(step, name)
         new = spec.task_specs.get(step.name)
         if new is None:
             return Message(N_("The step %(step)s where the instance waits is not in the new "
@@ -214,6 +213,21 @@ def _unsafe_waits(workflow: BpmnWorkflow, spec: Any) -> Message | None:
             return Message(N_("The step %(step)s where the instance waits has another type in "
                               "the new version"), {"step": name})
     return None
+
+
+def _why_not(step: Any, name: str) -> Message:
+    """Say why a wait that is not a ready human task cannot be carried to a new version."""
+    if isinstance(step, Join):
+        return Message(N_("A parallel branch has finished and waits at %(step)s for the "
+                          "others; moving it could lose that branch"), {"step": name})
+    if getattr(step, "event_definition", None) is not None:
+        return Message(N_("The instance waits at %(step)s for a timer or a message, which "
+                          "would start again on the new version"), {"step": name})
+    if isinstance(step, ServiceTask):
+        return Message(N_("The service step %(step)s is running; move the instance when it "
+                          "has finished"), {"step": name})
+    return Message(N_("The instance waits at %(step)s, which a move cannot carry"),
+                   {"step": name})
 
 
 def _update_open_tasks(instance: FlowInstance, version: catalog.DefinitionVersion) -> None:

@@ -271,3 +271,39 @@ def test_a_waiting_boundary_timer_is_not_carried(session, people):
     assert reason is not None and "timer" in reason.render()
     (group,) = migration.impact(session, "delivery_change", V2)
     assert (group.step_id, group.eligible) == ("pm_review", False)
+
+
+PARALLEL = (DESIGNER / "parallel_v1.bpmn").read_bytes()
+WRAP_UP = PARALLEL.replace(
+    b'<bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="end"/>',
+    b'<bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="wrap"/>'
+    b'<bpmn:sequenceFlow id="f8" sourceRef="wrap" targetRef="end"/>').replace(
+    b'<bpmn:endEvent id="end"/>',
+    b'<bpmn:userTask id="wrap" name="Wrap up"><bpmn:extensionElements><spiff:properties>'
+    b'<spiff:property name="form" value="change_review"/>'
+    b'<spiff:property name="owner" value="starter"/>'
+    b'</spiff:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="end"/>')
+
+
+def test_parallel_tasks_move_together_but_a_half_joined_branch_is_refused(session, people):
+    deploy_flow(session, PARALLEL, "parallel_change.bpmn")
+    both = runtime.start_instance(session, "parallel_change", people["engineer1"], REQUEST)
+    half = runtime.start_instance(session, "parallel_change", people["engineer1"], REQUEST)
+    (review,) = [t for t in half.tasks if t.state == "open" and t.step_id == "pm_review"]
+    runtime.complete_task(session, review.id, people["pm"], {"decision": "approve"})
+    session.commit()
+    v2, _ = deploy_flow(session, WRAP_UP, "parallel_change.bpmn")
+    session.commit()
+    reason = migration.check(session, half, v2)
+    assert reason is not None and reason.params == {"step": "join"}
+    assert "parallel branch has finished" in reason.render()
+
+    migration.migrate(session, both, v2, people["admin"])
+    session.commit()
+    assert sorted(t.step_id for t in both.tasks if t.state == "open") == [
+        "director_review", "pm_review"]
+    for user in ("pm", "director", "engineer1"):
+        (task,) = [t for t in both.tasks if t.state == "open" and runtime.may_act(t, people[user])]
+        runtime.complete_task(session, task.id, people[user], {"decision": "approve"})
+        session.commit()
+    assert [t.step_id for t in both.tasks][-1] == "wrap" and both.status == "completed"
