@@ -13,6 +13,7 @@ from andon.errors import InvalidDefinition, NotFound
 from andon.flows import design, owners, permissions, schedules
 from andon.flows.bpmn import ParsedFlow, StepInfo, load_bpmn
 from andon.flows.design import Finding
+from andon.flows.elements import message_of
 from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
 from andon.i18n import N_, Message
@@ -83,7 +84,7 @@ def review(session: Session, parsed: ParsedFlow) -> tuple[Pins, list[Finding]]:
     elif not missing:
         specs = {key: form_spec_at(session, version) for key, version in forms.items()}
         problems += _permission_problems(parsed, specs, start.id)
-        problems += [(where, Message(text)) for where, text in
+        problems += [(where, message_of(text)) for where, text in
                      schedules.problems(session, parsed, forms, start.properties.get("form"))]
     found = [Finding(where, design.ERROR, message) for where, message in problems]
     found += design.drawing(parsed.root) if parsed.root is not None else []
@@ -105,7 +106,7 @@ def _owner_problems(session: Session, parsed: ParsedFlow) -> list[tuple[str, Mes
                      *owners.parse_copies(step.properties.get("cc"))]
         except ValueError:
             continue  # the subset's check reports a rule that does not parse
-        problems += [(step.id, Message(gap)) for gap in
+        problems += [(step.id, message_of(gap)) for gap in
                      (owners.missing(session, rule) for rule in rules) if gap]
     return problems
 
@@ -132,7 +133,7 @@ def _permission_problems(parsed: ParsedFlow, specs: Mapping[str, FormSpec],
                          start: str) -> list[tuple[str, Message]]:
     """Check the steps' editable, readonly and hidden fields against the pinned forms."""
     steps = {s.id: s.properties for s in parsed.steps if s.kind in ("userTask", "manualTask")}
-    return [(step, Message(text)) for step, text in permissions.check(steps, specs, start)]
+    return [(step, message_of(text)) for step, text in permissions.check(steps, specs, start)]
 
 
 def _pinned_calendar(session: Session, parsed: ParsedFlow

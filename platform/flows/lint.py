@@ -21,8 +21,8 @@ from andon.flows import design, subset
 from andon.flows.bpmn import ParsedFlow, StepInfo, load_bpmn, parse_xml
 from andon.flows.deploy import review
 from andon.flows.design import ERROR, WARNING, Finding
-from andon.flows.elements import local, properties
-from andon.i18n import N_, Message
+from andon.flows.elements import local, message_of, properties
+from andon.i18n import N_, Message, in_every_locale
 
 __all__ = ["ERROR", "WARNING", "Finding", "findings"]
 
@@ -65,22 +65,25 @@ def _sketch(root: Any) -> ParsedFlow | None:
 
 
 def _unpinned(error: InvalidDefinition, filename: str) -> list[Finding]:
-    """Turn a refusal's ``(file: where, text)`` problems into error findings."""
+    """Turn a refusal's ``(file: where, text)`` problems into error findings.
+
+    A problem at a line (or in a DMN file) is wrapped in a message naming the
+    place; its own text is then given in every UI language (a {en, zh-CN} parameter).
+    """
     if not error.problems:
         return [Finding(None, ERROR, error.message)]
     found = []
     for location, text in error.problems:
         file, _, where = location.partition(": ")
-        line = LINE.match(where)
+        line, message = LINE.match(where), message_of(text)
         if file != filename:
-            found.append(Finding(None, ERROR, Message(N_("In %(file)s, %(where)s: %(problem)s"),
-                                                      {"file": file, "where": where,
-                                                       "problem": text})))
+            found.append(Finding(None, ERROR, Message(N_("In %(file)s, %(where)s: %(problem)s"), {
+                "file": file, "where": where, "problem": in_every_locale(message)})))
         elif line:
-            found.append(Finding(None, ERROR, Message(N_("Line %(line)s: %(problem)s"),
-                                                      {"line": line[1], "problem": text})))
+            found.append(Finding(None, ERROR, Message(N_("Line %(line)s: %(problem)s"), {
+                "line": line[1], "problem": in_every_locale(message)})))
         else:
-            found.append(Finding(where or None, ERROR, Message(text)))
+            found.append(Finding(where or None, ERROR, message))
     return found
 
 

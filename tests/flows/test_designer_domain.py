@@ -43,6 +43,8 @@ def test_unsupported_elements_missing_forms_and_owners_are_all_reported(session,
         ("unpublished", "error")}
     by_id = {f.element_id: f.message for f in findings}
     assert by_id["complex"].render() == "complexGateway is not supported"
+    assert (by_id["complex"].msgid, by_id["complex"].params) == (
+        "%(kind)s is not supported", {"kind": "complexGateway"})
     assert by_id["no_form"].msgid == "A user task needs a 'form' property"
     assert "no owner rule" in by_id["no_owner"].render()
     assert by_id["unpublished"].params == {"key": "'no_such_form'"}
@@ -88,6 +90,7 @@ def test_a_bad_file_is_one_unpinned_error(session, people, xml, where):
     (finding,) = lint.findings(session, xml, "bad.bpmn")
     assert (finding.element_id, finding.severity) == (where, "error")
     assert finding.message.render().startswith("Line ")
+    assert set(finding.message.params["problem"]) == {"en", "zh-CN"}
 
 
 def shipped_and_test_files() -> list[Path]:
