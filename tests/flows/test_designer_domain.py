@@ -310,3 +310,20 @@ def test_parallel_tasks_move_together_but_a_half_joined_branch_is_refused(sessio
         runtime.complete_task(session, task.id, people[user], {"decision": "approve"})
         session.commit()
     assert [t.step_id for t in both.tasks][-1] == "wrap" and both.status == "completed"
+
+
+def test_an_instance_waiting_inside_a_subprocess_is_refused(session, people):
+    xml = (DATA / "subprocess" / "subprocess.bpmn").read_bytes()
+    deploy_flow(session, xml, "subprocess.bpmn")
+    session.commit()
+    instance = runtime.start_instance(session, "staged_change", people["engineer1"],
+                                      REQUEST)
+    session.commit()
+    assert [t.step_id for t in instance.tasks if t.state == "open"] == ["assess"]
+    renamed = xml.replace(b'name="Assess feasibility"', b'name="Assess the feasibility"')
+    v2, _ = deploy_flow(session, renamed, "subprocess.bpmn")
+    session.commit()
+    reason = migration.check(session, instance, v2)
+    assert reason is not None and "inside a subprocess" in reason.render()
+    (group,) = migration.impact(session, "staged_change", renamed)
+    assert (group.step_id, group.count, group.eligible) == ("assess", 1, False)
