@@ -122,8 +122,8 @@ def migrate(session: Session, instance: FlowInstance, new_version: catalog.Defin
         runtime.save(session, instance, workflow)
         instance.updated_at = utcnow()
         audit.record(session, "instance.migrated", "instance", instance.id, user.id,
-                     flow=new_version.definition.key, from_version=before,
-                     to_version=new_version.number, by=user.display_name)
+                     flow=new_version.definition.key, version=before, to=new_version.number,
+                     by=user.display_name)
         session.flush()
 
 

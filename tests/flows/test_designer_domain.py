@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,10 @@ REQUEST = {"title": "Add an export", "project": "PRJ-1", "reason": "Customer ask
            "effort_days": "4", "customer_contact": "Liu Yang"}
 
 
-def found(session: Session, xml: bytes, name: str = "flow.bpmn") -> set[tuple[str | None, str, str]]:
+def found(session: Session, xml: bytes) -> set[tuple[str | None, str, str]]:
     """Return the findings as (element id, severity, English text)."""
-    return {(f.element_id, f.severity, f.message.render()) for f in lint.findings(session, xml, name)}
+    return {(f.element_id, f.severity, f.message.render())
+            for f in lint.findings(session, xml, "flow.bpmn")}
 
 
 def test_a_good_diagram_has_no_findings(session, people):
@@ -210,7 +212,7 @@ def test_migrate_keeps_the_task_and_the_instance_finishes_on_the_new_version(ses
     assert (still.id, still.assignee_id, still.due_at) == (task_id, people["pm"].id, due)
     event = session.scalars(select(AuditEvent).where(
         AuditEvent.kind == "instance.migrated", AuditEvent.subject_id == instance.id)).one()
-    assert (event.detail["from_version"], event.detail["to_version"]) == (1, 2)
+    assert (event.detail["version"], event.detail["to"]) == (1, 2)
     assert event.actor_id == people["admin"].id
 
     complete(session, instance, people["pm"])
@@ -327,3 +329,15 @@ def test_an_instance_waiting_inside_a_subprocess_is_refused(session, people):
     assert reason is not None and "inside a subprocess" in reason.render()
     (group,) = migration.impact(session, "staged_change", renamed)
     assert (group.step_id, group.count, group.eligible) == ("assess", 1, False)
+
+
+def test_the_timeline_tells_who_moved_the_instance(client, auth, session):
+    publish(session, V1)
+    users = {user.username: user for user in session.scalars(select(User))}
+    instance = start(session, users)
+    v2 = publish(session, V2)
+    migration.migrate(session, instance, v2, users["admin"])
+    session.commit()
+    auth.login("engineer1")
+    page = client.get(f"/instances/{instance.id}").get_data(as_text=True)
+    assert re.search(r"moved the flow from version 1 to version 2", page)
