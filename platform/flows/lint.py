@@ -42,6 +42,10 @@ def findings(session: Session, xml: bytes, filename: str,
         sketch = _sketch(root)
         found = _unpinned(error, filename) + (
             review(session, sketch)[1] if sketch is not None else design.drawing(root))
+    except Exception as error:  # an engine surprise on odd input: report it, never raise
+        found = [Finding(None, ERROR, Message(N_("The diagram could not be read: %(error)s"),
+                                              {"error": str(error).splitlines()[0][:200]}))]
+        found += design.drawing(root)
     else:
         found = review(session, parsed)[1]
     return _ordered(found)
