@@ -249,7 +249,8 @@ def _check_human_task(task: Any, lanes_of: dict[str, str]) -> Problems:
         try:
             check()
         except ValueError as error:
-            problems.append((here, str(error)))
+            problems.append((here, error.args[0] if error.args and isinstance(
+                error.args[0], str) else str(error)))
     return problems + permissions.overlaps(here, permissions.parse(props))
 
 

@@ -23,6 +23,16 @@ DATA = ROOT / "tests" / "data"
 DESIGNER = DATA / "designer"
 V1 = (DESIGNER / "delivery_v1.bpmn").read_bytes()
 V2 = (DESIGNER / "delivery_v2.bpmn").read_bytes()
+PARALLEL = (DESIGNER / "parallel_v1.bpmn").read_bytes()
+WRAP_UP = PARALLEL.replace(
+    b'<bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="end"/>',
+    b'<bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="wrap"/>'
+    b'<bpmn:sequenceFlow id="f8" sourceRef="wrap" targetRef="end"/>').replace(
+    b'<bpmn:endEvent id="end"/>',
+    b'<bpmn:userTask id="wrap" name="Wrap up"><bpmn:extensionElements><spiff:properties>'
+    b'<spiff:property name="form" value="change_review"/>'
+    b'<spiff:property name="owner" value="starter"/>'
+    b'</spiff:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="end"/>')
 REQUEST = {"title": "Add an export", "project": "PRJ-1", "reason": "Customer asked",
            "effort_days": "4", "customer_contact": "Liu Yang"}
 
@@ -48,7 +58,7 @@ def test_unsupported_elements_missing_forms_and_owners_are_all_reported(session,
     assert (by_id["complex"].msgid, by_id["complex"].params) == (
         "%(kind)s is not supported", {"kind": "complexGateway"})
     assert by_id["no_form"].msgid == "A user task needs a 'form' property"
-    assert "no owner rule" in by_id["no_owner"].render()
+    assert by_id["no_owner"].msgid == "the step has no owner rule and is in no named lane"
     assert by_id["unpublished"].params == {"key": "'no_such_form'"}
 
 
@@ -260,6 +270,10 @@ def test_migration_refuses_with_reasons(session, people):
     v3 = publish(session, gone)
     assert "is not in the new version" in migration.check(session, waiting, v3).render()
 
+    other, _ = deploy_flow(session, PARALLEL, "parallel_change.bpmn")
+    assert migration.check(session, waiting, other).msgid == \
+        "Version %(number)s belongs to another flow"
+
 
 def test_a_waiting_boundary_timer_is_not_carried(session, people):
     timed = V1.replace(b'<bpmn:exclusiveGateway id="decide"', b'''<bpmn:boundaryEvent id="late"
@@ -276,18 +290,6 @@ def test_a_waiting_boundary_timer_is_not_carried(session, people):
     assert reason is not None and "timer" in reason.render()
     (group,) = migration.impact(session, "delivery_change", V2)
     assert (group.step_id, group.eligible) == ("pm_review", False)
-
-
-PARALLEL = (DESIGNER / "parallel_v1.bpmn").read_bytes()
-WRAP_UP = PARALLEL.replace(
-    b'<bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="end"/>',
-    b'<bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="wrap"/>'
-    b'<bpmn:sequenceFlow id="f8" sourceRef="wrap" targetRef="end"/>').replace(
-    b'<bpmn:endEvent id="end"/>',
-    b'<bpmn:userTask id="wrap" name="Wrap up"><bpmn:extensionElements><spiff:properties>'
-    b'<spiff:property name="form" value="change_review"/>'
-    b'<spiff:property name="owner" value="starter"/>'
-    b'</spiff:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="end"/>')
 
 
 def test_parallel_tasks_move_together_but_a_half_joined_branch_is_refused(session, people):
