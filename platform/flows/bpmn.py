@@ -48,6 +48,8 @@ class ParsedFlow:
     properties: dict[str, str] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)  # DMN file name: text
     start_cycle: str | None = None
+    #: the checked XML document, for the checks that read elements (see :mod:`andon.flows.design`)
+    root: Any = field(default=None, compare=False, repr=False)
 
 
 def _invalid(filename: str, where: str, message: str) -> InvalidDefinition:
@@ -56,11 +58,11 @@ def _invalid(filename: str, where: str, message: str) -> InvalidDefinition:
                              problems=[(f"{filename}: {where}", message)])
 
 
-def _parse_xml(xml: bytes, filename: str, dmn: bool = False) -> Any:
+def parse_xml(xml: bytes, filename: str, dmn: bool = False) -> Any:
     """Parse bytes with a hardened parser; refuse oversize files and any DOCTYPE."""
     if len(xml) > MAX_BYTES:
-        raise _invalid(filename, "line 1", N_("The file is larger than %(limit)d bytes")
-                       % {"limit": MAX_BYTES})
+        raise _invalid(filename, "line 1", elements.say(
+            N_("The file is larger than %(limit)d bytes"), {"limit": MAX_BYTES}))
     for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
         at = xml.find("<!DOCTYPE".encode(encoding))
         if at >= 0:
@@ -91,15 +93,16 @@ def _main_process(root: Any, filename: str) -> Any:
         raise InvalidDefinition(N_("The BPMN file %(file)s is not valid"), file=filename,
                                 problems=[(f"{filename}: {w}", m) for w, m in problems])
     if main is None:
-        raise _invalid(filename, "line 1", N_("The file must contain exactly one main process "
-                                              "(one no call activity calls), found %(count)d")
-                       % {"count": count})
+        raise _invalid(filename, "line 1", elements.say(
+            N_("The file must contain exactly one main process (one no call activity calls), "
+               "found %(count)d"), {"count": count}))
     return main
 
 
 def _decision_tables(root: Any, files: Mapping[str, bytes], filename: str) -> dict[str, Any]:
     """Parse and check the DMN file (``<decision id>.dmn``) each business rule task calls."""
-    tables, problems = {}, []
+    tables: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for task in root.iterfind(".//bpmn:businessRuleTask", elements.NS):
         key = subset.called_decision(task)
         name = f"{key}.dmn"
@@ -107,13 +110,13 @@ def _decision_tables(root: Any, files: Mapping[str, bytes], filename: str) -> di
             continue
         if name not in files:
             problems.append((f"{filename}: {elements.where(task)}",
-                             N_("Calls the decision %(key)s: put it in %(file)s beside the flow")
-                             % {"key": key, "file": name}))
+                             elements.say(N_("Calls the decision %(key)s: put it in %(file)s "
+                                             "beside the flow"), {"key": key, "file": name})))
             continue
-        tables[name] = _parse_xml(files[name], name, dmn=True)
+        tables[name] = parse_xml(files[name], name, dmn=True)
         if decisions.decision_id(tables[name]) != key:
-            problems.append((f"{name}: line 1", N_("The file must hold the decision %(key)s")
-                             % {"key": key}))
+            problems.append((f"{name}: line 1", elements.say(
+                N_("The file must hold the decision %(key)s"), {"key": key})))
         problems += [(f"{name}: {where}", what) for where, what in decisions.check(tables[name])]
     if problems:
         raise InvalidDefinition(N_("The BPMN file %(file)s is not valid"), file=filename,
@@ -152,7 +155,7 @@ def _steps(root: Any, specs: list[Any]) -> list[StepInfo]:
 def load_bpmn(xml: bytes, filename: str,
               dmn_files: Mapping[str, bytes] | None = None) -> ParsedFlow:
     """Parse and check a BPMN file and the DMN files it calls; return what a version stores."""
-    root = _parse_xml(xml, filename)
+    root = parse_xml(xml, filename)
     process = _main_process(root, filename)
     problems = subset.check(root, process)
     if problems:
@@ -166,4 +169,5 @@ def load_bpmn(xml: bytes, filename: str,
     steps = _steps(root, [spec, *subprocesses.values()])
     return ParsedFlow(process_id, name, steps, spec_to_json(spec, subprocesses),
                       elements.properties(process),
-                      {name: (dmn_files or {})[name].decode() for name in tables}, start_cycle)
+                      {name: (dmn_files or {})[name].decode() for name in tables}, start_cycle,
+                      root)

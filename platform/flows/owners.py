@@ -33,6 +33,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
+from andon.flows.elements import say
 from andon.i18n import N_
 from andon.identity.models import ROLES, Group, OrgUnit, User, UserRole
 
@@ -63,15 +64,17 @@ def parse(text: str | None, lane: str | None) -> Rule:
     text = (text or "").strip() or "lane"
     match = RULE.match(text)
     if match is None:
-        raise ValueError(f"owner {text!r} is not starter, lane, user:…, group:…, role:…, "
-                         "orgunit:…, field:… or manager:starter|assignee")
+        raise ValueError(say(N_("owner %(rule)s is not starter, lane, user:…, group:…, role:…, "
+                                "orgunit:…, field:… or manager:starter|assignee"),
+                             {"rule": repr(text)}))
     rule = Rule(match["kind"], match["value"]) if match["kind"] else Rule(text)
     if rule.kind == "lane" and not lane:
-        raise ValueError("the step has no owner rule and is in no named lane")
+        raise ValueError(say(N_("the step has no owner rule and is in no named lane"), {}))
     if rule.kind == "role" and rule.value not in ROLES:
-        raise ValueError(f"unknown role {rule.value!r}; roles are {', '.join(ROLES)}")
+        raise ValueError(say(N_("unknown role %(role)s; roles are %(roles)s"),
+                             {"role": repr(rule.value), "roles": ", ".join(ROLES)}))
     if rule.kind == "manager" and rule.value not in ("starter", "assignee"):
-        raise ValueError("manager: is followed by starter or assignee")
+        raise ValueError(say(N_("manager: is followed by starter or assignee"), {}))
     return Rule("group", lane or "") if rule.kind == "lane" else rule
 
 
@@ -83,7 +86,7 @@ def parse_copies(text: str | None) -> list[Rule]:
         if not part:
             continue
         if part == "lane":
-            raise ValueError("cc lists people: lane is not allowed there")
+            raise ValueError(say(N_("cc lists people: lane is not allowed there"), {}))
         try:
             rules.append(parse(part, None))
         except ValueError as error:
@@ -94,11 +97,11 @@ def parse_copies(text: str | None) -> list[Rule]:
 def missing(session: Session, rule: Rule) -> str | None:
     """Say which user or group a rule names that does not exist, if any."""
     if rule.kind == "user" and _user(session, rule.value) is None:
-        return f"no user named {rule.value!r}"
+        return say(N_("no user named %(name)s"), {"name": repr(rule.value)})
     if rule.kind == "group" and _group(session, rule.value) is None:
-        return f"no group with the key or name {rule.value!r}"
+        return say(N_("no group with the key or name %(name)s"), {"name": repr(rule.value)})
     if rule.kind == "orgunit" and _unit(session, rule.value) is None:
-        return f"no org unit with the key {rule.value!r}"
+        return say(N_("no org unit with the key %(name)s"), {"name": repr(rule.value)})
     return None
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from andon.flows.elements import say
 from andon.forms.names import flatten
 from andon.forms.schema import FormSpec, in_order, property_orders
 from andon.i18n import N_
@@ -110,8 +111,8 @@ def overlaps(step_id: str, permissions: Permissions) -> Problems:
     """Return a problem for each field a step names in two of its lists."""
     lists = {"editable": permissions.editable or frozenset(),
              "readonly": permissions.readonly, "hidden": permissions.hidden}
-    return [(step_id, N_("%(field)s is named both in %(first)s and in %(second)s")
-             % {"field": repr(name), "first": first, "second": second})
+    return [(step_id, say(N_("%(field)s is named both in %(first)s and in %(second)s"),
+                          {"field": repr(name), "first": first, "second": second}))
             for first, second in (("editable", "readonly"), ("editable", "hidden"),
                                   ("readonly", "hidden"))
             for name in sorted(lists[first] & lists[second])]
@@ -136,8 +137,8 @@ def check(steps: Mapping[str, Mapping[str, str]], specs: Mapping[str, FormSpec],
                                          "keep; editable, readonly and hidden do not apply")))
             continue
         listed = (rights.editable or frozenset()) | rights.readonly | rights.hidden
-        problems += [(step_id, N_("%(field)s is not a field of any form of this flow")
-                      % {"field": repr(name)}) for name in sorted(listed - known)]
+        problems += [(step_id, say(N_("%(field)s is not a field of any form of this flow"),
+                                   {"field": repr(name)})) for name in sorted(listed - known)]
         spec = specs.get(props.get("form", ""))
         if spec is not None:
             problems += _unfilled(step_id, spec, rights, steps, specs)
@@ -152,7 +153,7 @@ def _unfilled(step_id: str, spec: FormSpec, rights: Permissions,
         other_spec = specs.get(props.get("form", ""))
         if other != step_id and other_spec is not None:
             filled |= set(other_spec.properties) - parse(props).kept_in(other_spec)
-    return [(step_id, N_("The required field %(field)s is hidden and no other step fills it "
+    return [(step_id, say(N_("The required field %(field)s is hidden and no other step fills it "
                          "in, so it would never get a value; make it optional, or let an "
-                         "earlier step fill it in") % {"field": repr(name)})
+                         "earlier step fill it in"), {"field": repr(name)}))
             for name in sorted((spec.required & rights.hidden) - filled)]

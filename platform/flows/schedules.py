@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from andon import audit, catalog, expressions, jobs
 from andon.database import utcnow
-from andon.errors import AndonError, InvalidDefinition, NotFound
+from andon.errors import AndonError, NotFound
 from andon.flows import owners, runtime, timers
 from andon.flows.bpmn import ParsedFlow
 from andon.forms.schema import FormSpec
@@ -45,23 +45,21 @@ def describe(parsed: ParsedFlow) -> dict[str, Any] | None:
             "starter": start.properties.get("starter", "")}
 
 
-def check(session: Session, parsed: ParsedFlow, forms: dict[str, int], start_form: str | None,
-          filename: str) -> None:
-    """Refuse a schedule whose starter does not exist or whose start form's defaults fail."""
+def problems(session: Session, parsed: ParsedFlow, forms: dict[str, int],
+             start_form: str | None) -> list[tuple[str, str]]:
+    """Say, by step id, what is wrong with a schedule's starter or its start form's defaults."""
     schedule = describe(parsed)
     if schedule is None:
-        return
-    where = f"{filename}: {schedule['step']}"
+        return []
+    where = schedule["step"]
     gap = owners.missing(session, owners.parse(schedule["starter"], None))
-    problems = [(where, gap)] if gap else []
-    if start_form and not problems:
+    found = [(where, gap)] if gap else []
+    if start_form and not found:
         _, errors = validate_submission(form_spec_at(session, forms[start_form]),
                                         defaults(form_spec_at(session, forms[start_form])))
-        problems += [(where, f"the start form {start_form!r} has no valid default for "
-                      f"{name!r}, so a scheduled start would fail") for name in sorted(errors)]
-    if problems:
-        raise InvalidDefinition(N_("The flow %(file)s is not valid."), problems=problems,
-                                file=filename)
+        found += [(where, f"the start form {start_form!r} has no valid default for "
+                   f"{name!r}, so a scheduled start would fail") for name in sorted(errors)]
+    return found
 
 
 def defaults(spec: FormSpec) -> dict[str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 from andon import expressions
 from andon.flows import connectors, deadlines, owners, permissions, timers
 from andon.flows import subset_events as events
-from andon.flows.elements import NS, PROPERTY_PATH, Problems, local, properties, where
+from andon.flows.elements import NS, PROPERTY_PATH, Problems, local, properties, said, say, where
 from andon.i18n import N_
 
 HUMAN = ("userTask", "manualTask")
@@ -84,7 +84,7 @@ def _problem(checker: Callable[[str], Any], element: Any, text: str) -> Problems
     try:
         checker(text)
     except expressions.ExpressionError as err:
-        return [(where(element), str(err))]
+        return [(where(element), said(err.message))]
     return []
 
 
@@ -101,10 +101,10 @@ def _check_container(container: Any, main: bool) -> Problems:
         elif kind in OTHER_CHILDREN or not kind:
             continue
         elif inside:
-            problems.append((where(container), N_("%(kind)s in %(parent)s is not supported")
-                             % {"kind": kind, "parent": "subProcess"}))
+            problems.append((where(container), say(N_("%(kind)s in %(parent)s is not supported"),
+                                                   {"kind": kind, "parent": "subProcess"})))
         else:
-            problems.append((where(child), N_("%(kind)s is not supported") % {"kind": kind}))
+            problems.append((where(child), say(N_("%(kind)s is not supported"), {"kind": kind})))
     return problems
 
 
@@ -120,8 +120,8 @@ def _check_node(node: Any, main: bool) -> Problems:
     allowed += ("multiInstanceLoopCharacteristics",) if kind in LOOPING else ()
     allowed += ("script",) if kind == "scriptTask" else ()
     refused = [local(e) for e in node if local(e) and local(e) not in allowed]
-    problems += [(where(node), N_("%(kind)s in %(parent)s is not supported")
-                  % {"kind": inner, "parent": kind}) for inner in refused]
+    problems += [(where(node), say(N_("%(kind)s in %(parent)s is not supported"),
+                                   {"kind": inner, "parent": kind})) for inner in refused]
     definitions = [e for e in node if local(e).endswith("EventDefinition")]
     if len(definitions) > 1:
         problems.append((where(node), N_("An event may hold only one event definition")))
@@ -137,8 +137,8 @@ def _check_event(node: Any, definitions: list[Any], main: bool) -> Problems:
     """Check timers, where boundary events sit, and the main process's start."""
     kind = local(node)
     if kind in ("intermediateCatchEvent", "boundaryEvent") and not definitions:
-        return [(where(node), N_("A %(kind)s needs a timer, message or error definition")
-                 % {"kind": kind})]
+        return [(where(node), say(N_("A %(kind)s needs a timer, message or error definition"),
+                                  {"kind": kind}))]
     if kind == "intermediateThrowEvent" and not definitions:
         return [(where(node), N_("An intermediate throw event must send a message"))]
     if kind == "startEvent" and definitions and main:
@@ -186,10 +186,11 @@ def _check_timer(node: Any, definition: Any) -> Problems:
         value = expressions.evaluate(text, {})
     except expressions.ExpressionError as err:
         if LOOKS_LIKE_TIME.match(text):
-            return [(where(node), N_("Write the time %(text)s in quotes: \"%(text)s\"")
-                     % {"text": text})]
+            return [(where(node), say(N_("Write the time %(text)s in quotes: \"%(text)s\""),
+                                      {"text": text}))]
         problems = _problem(expressions.check, node, text)
-        return problems or ([] if "Unknown name" in str(err) else [(where(node), str(err))])
+        return problems or ([] if "Unknown name" in str(err)
+                            else [(where(node), said(err.message))])
     return _check_literal(node, kind, timers.as_text(value))
 
 
@@ -206,13 +207,13 @@ def _check_literal(node: Any, kind: str, value: Any) -> Problems:
             timers.parse_cycle(value, timers.EPOCH)
         naive = timers.missing_offset(kind, value)
     except Exception:  # Spiff's parsers raise bare Exception on a bad duration
-        return [(where(node), N_("%(value)s is not a valid ISO 8601 %(kind)s")
-                 % {"value": repr(value), "kind": kind})]
+        return [(where(node), say(N_("%(value)s is not a valid ISO 8601 %(kind)s"),
+                                  {"value": repr(value), "kind": kind}))]
     if naive is not None:
         fix = naive + ("+08:00" if "T" in naive.upper() else "T00:00:00+08:00")
-        return [(where(node), N_("The time %(value)s has no UTC offset, so it is unclear where "
-                                 "it is meant; add one, e.g. \"%(fix)s\" for China")
-                 % {"value": naive, "fix": fix})]
+        return [(where(node), say(N_("The time %(value)s has no UTC offset, so it is unclear "
+                                     "where it is meant; add one, e.g. \"%(fix)s\" for China"),
+                                  {"value": naive, "fix": fix}))]
     return []
 
 
@@ -248,7 +249,8 @@ def _check_human_task(task: Any, lanes_of: dict[str, str]) -> Problems:
         try:
             check()
         except ValueError as error:
-            problems.append((here, str(error)))
+            problems.append((here, error.args[0] if error.args and isinstance(
+                error.args[0], str) else str(error)))
     return problems + permissions.overlaps(here, permissions.parse(props))
 
 
@@ -266,8 +268,8 @@ def _check_service(task: Any) -> Problems:
             params[param.get("id")] = param.get("value")
     variable = operator.get("resultVariable")
     if variable and not IDENTIFIER.match(variable):
-        problems.append((here, N_("The resultVariable %(name)s is not a valid name")
-                         % {"name": repr(variable)}))
+        problems.append((here, say(N_("The resultVariable %(name)s is not a valid name"),
+                                   {"name": repr(variable)})))
     return problems + [(here, text) for text in connectors.problems(operator.get("id"), params)]
 
 

@@ -45,6 +45,8 @@ EVENT_TEXT = {
     "instance.suspended": N_("%(actor)s suspended the flow: %(reason)s"),
     "instance.resumed": N_("%(actor)s resumed the flow"),
     "instance.retried": N_("%(actor)s retried the flow"),
+    "instance.migrated": N_("%(actor)s moved the flow from version %(version)s to version "
+                            "%(to)s"),
     "task.deadline_unset": N_("Step “%(step)s” has no due time: its deadline_at expression "
                               "failed (%(reason)s)"),
     "task.deadline_moved": N_("Step “%(step)s” got the time the flow was suspended back: "
