@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from andon import catalog, expressions
 from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
-from andon.flows import deadlines, owners
-from andon.flows.bpmn import _parse_xml
+from andon.flows import deadlines, lint, owners
+from andon.flows.bpmn import parse_xml
 from andon.flows.calendars import parse_duration
 from andon.flows.deploy import deploy_flow
 from andon.flows.elements import BPMN_NS, NS, SPIFF_NS, local, properties
@@ -39,6 +39,7 @@ TEMPLATES = (("linear_approval", N_("Linear approval")),
              ("project_delivery", N_("Project delivery stages, kickoff to archive")),
              ("blank", N_("Blank: a start and an end")))
 HUMAN = ("userTask", "manualTask")
+STEP_TYPES = ("task", *HUMAN)  # what the panel can turn into one another
 GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 UNITS = {"w": 7 * 86400, "week": 7 * 86400, "weeks": 7 * 86400, "周": 7 * 86400,
          "d": 86400, "day": 86400, "days": 86400, "天": 86400,
@@ -121,7 +122,7 @@ def import_file(session: Session, data: bytes, filename: str,
                 user: User) -> catalog.DefinitionDraft:
     """Make a draft from a .bpmn file made elsewhere; its main process id is the flow's key."""
     try:
-        root = _parse_xml(data, filename)
+        root = parse_xml(data, filename)
     except InvalidDefinition as error:
         where, what = error.problems[0] if error.problems else ("", error.message.render())
         raise InvalidSubmission({"file": Message(N_("%(where)s: %(what)s"),
@@ -141,33 +142,16 @@ def import_file(session: Session, data: bytes, filename: str,
 def parse(xml: str, filename: str) -> Any:
     """Parse a draft's XML with the hardened parser, or refuse it naming the line."""
     try:
-        return _parse_xml(xml.encode(), filename)
+        return parse_xml(xml.encode(), filename)
     except InvalidDefinition as error:
         where, what = error.problems[0] if error.problems else ("", error.message.render())
         raise InvalidSubmission({"xml": Message(N_("%(where)s: %(what)s"),
                                                 {"where": where, "what": what})}, {}) from None
 
 
-def problems(session: Session, key: str, xml: str) -> list[tuple[str | None, str]]:
-    """Return what keeps the draft from being published: (element id or None, message).
-
-    Runs the publishing checks inside a savepoint that is always rolled back.
-    """
-    savepoint = session.begin_nested()
-    try:
-        deploy_flow(session, xml.encode(), f"{key}.bpmn")
-    except InvalidDefinition as error:
-        found = error.problems or [("", error.message.render())]
-        return [(_element_of(where, key), what) for where, what in found]
-    finally:
-        savepoint.rollback()
-    return []
-
-
-def _element_of(where: str, key: str) -> str | None:
-    """Return the element id a problem's location names (``key.bpmn: id``), None for a line."""
-    name = where.split(": ", 1)[-1].strip()
-    return None if not name or name.startswith("line ") or " " in name else name
+def problems(session: Session, key: str, xml: str) -> list[lint.Finding]:
+    """Return the draft's errors (which keep it from being published) and warnings."""
+    return lint.findings(session, xml.encode(), f"{key}.bpmn")
 
 
 def publish(session: Session, key: str, revision: int,
@@ -240,6 +224,8 @@ def view(xml: str, element_id: str) -> ElementView:
     props = properties(node)
     values = {"name": node.get("name", ""), "name_zh": props.get("name_zh", "")}
     result = ElementView(element_id, kind, values)
+    if kind in STEP_TYPES:
+        values["step_type"] = kind
     if kind in HUMAN:
         _human_values(props, values, result)
     elif kind == "sequenceFlow":
@@ -331,6 +317,10 @@ def apply(xml: str, element_id: str, posted: Mapping[str, Any], form_fields: lis
     else:
         node = element(root, element_id)
         kind = local(node)
+        wanted = str(posted.get("step_type", ""))
+        if kind in STEP_TYPES and wanted in HUMAN and wanted != kind:
+            node.tag = f"{{{BPMN_NS}}}{wanted}"  # a plain task becomes a user or manual task
+            kind = wanted
         if "name" in posted:
             _set_name(node, str(posted.get("name", "")))
         if kind in HUMAN or "name_zh" in posted:
@@ -363,8 +353,8 @@ def _apply_process(process: Any, posted: Mapping[str, Any], errors: dict[str, Me
 def _apply_human(node: Any, posted: Mapping[str, Any], form_fields: list[str],
                  errors: dict[str, Message]) -> None:
     """Set a human step's form, owner, deadline, reminders, escalation, CC and permissions."""
-    if local(node) == "userTask":
-        _set_property(node, "form", str(posted.get("form", "")).strip())
+    _set_property(node, "form", str(posted.get("form", "")).strip()
+                  if local(node) == "userTask" else "")
     owner = str(posted.get("owner", "")).strip()
     try:
         owners.parse(owner or None, "lane")

@@ -127,6 +127,14 @@ def migrate(session: Session, instance: FlowInstance, new_version: catalog.Defin
         session.flush()
 
 
+def waiting_at(session: Session, flow_key: str, version: int,
+               step_id: str) -> list[FlowInstance]:
+    """Return the running instances of a flow's version that wait at one step (a Waiting group)."""
+    return [instance for instance in _instances(session, flow_key)
+            if instance.version.number == version
+            and step_id in (step for step, _ in _waiting_steps(instance))]
+
+
 def _instances(session: Session, flow_key: str) -> list[FlowInstance]:
     """Return the running and suspended instances of a flow, oldest first."""
     query = (select(FlowInstance).join(catalog.DefinitionVersion)

@@ -13,13 +13,14 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
 from andon import audit, catalog, clock
 from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
-from andon.flows import designer
+from andon.flows import designer, migration
 from andon.flows.bpmn import MAX_BYTES
+from andon.flows.compare import compare
 from andon.flows.deadlines import ACTIONS
 from andon.flows.models import FlowInstance
 from andon.forms.schema import FormSpec
@@ -187,13 +188,15 @@ def apply_panel(key: str) -> Any:
         shown.values.update({k: str(v) for k, v in request.form.items()})
         return _panel(key, saved, shown, invalid.errors), 422
     session.commit()
-    response = _panel(key, saved, designer.view(saved.source, element_id), saved_now=True)
+    response = _panel(key, saved, designer.view(saved.source, element_id), saved_now=True,
+                      problems=designer.problems(session, key, saved.source))
     return response, 200, {"HX-Trigger": json.dumps({"andon:panel-saved": {
         "revision": saved.revision, "element": element_id}})}
 
 
 def _panel(key: str, saved: catalog.DefinitionDraft, shown: designer.ElementView,
-           errors: dict[str, Message] | None = None, saved_now: bool = False) -> str:
+           errors: dict[str, Message] | None = None, saved_now: bool = False,
+           **extra: Any) -> str:
     """Render the side panel with the choices its inputs offer."""
     form_key = shown.values.get("form", "")
     fields = _fields(form_key) if shown.kind in designer.HUMAN else []
@@ -208,7 +211,7 @@ def _panel(key: str, saved: catalog.DefinitionDraft, shown: designer.ElementView
         weekdays=[(str(number), gettext(name)) for number, name in enumerate(designer.WEEKDAYS)],
         escalation=shown.escalation + [("", "", "")] * (
             designer.ESCALATION_ROWS - len(shown.escalation)),
-        permissions=_permissions(shown.values))
+        permissions=_permissions(shown.values), **extra)
 
 
 def _cycle(values: dict[str, str]) -> str:
@@ -315,7 +318,30 @@ def check_condition(key: str) -> Any:
 @bp.post("/<key>/publish")
 @role_required(*EDITORS)
 def publish(key: str) -> Any:
-    """Publish the draft as a new version, or show what keeps it from being published."""
+    """Review before publishing: what changes, and the running instances that could move."""
+    session = db.session()
+    saved = designer.open_draft(session, key, me())
+    revision = _int(request.form.get("revision"))
+    if saved.revision != revision:
+        flash(translate(catalog.StaleDraft(saved).message), "error")
+        return redirect(url_for(".edit", key=key))
+    if any(f.severity == "error" for f in designer.problems(session, key, saved.source)):
+        flash(gettext("The flow was not published: fix the problems listed first."), "error")
+        return redirect(url_for(".edit", key=key))
+    versions = catalog.versions_of(session, designer.KIND, key)
+    current = versions[0] if versions else None
+    return render_template(
+        "designer/publish.html", key=key, revision=revision, current=current,
+        title=_title(saved.source, key),
+        comparison=compare(current.source.encode(), saved.source.encode(), locale_code())
+        if current else None,
+        waiting=migration.impact(session, key, saved.source.encode()))
+
+
+@bp.post("/<key>/publish/confirm")
+@role_required(*EDITORS)
+def confirm_publish(key: str) -> Any:
+    """Publish the draft, then move the instances of the chosen groups to the new version."""
     session = db.session()
     try:
         version, changed = designer.publish(session, key, _int(request.form.get("revision")),
@@ -334,7 +360,35 @@ def publish(key: str) -> Any:
     flash(gettext("Version %(number)s of the flow is published. New instances use it; "
                   "running ones stay on their version.", number=version.number)
           if changed else gettext("Nothing changed since the published version."))
+    moved, refused = _move(key, version, request.form.getlist("move"))
+    if moved:
+        flash(ngettext("%(num)d instance moved to the new version.",
+                       "%(num)d instances moved to the new version.", moved))
+    for instance_id, reason in refused:
+        flash(gettext("Instance %(id)s stays on its version: %(reason)s", id=instance_id,
+                      reason=translate(reason)), "error")
     return redirect(url_for(".versions", key=key))
+
+
+def _move(key: str, version: catalog.DefinitionVersion,
+          groups: list[str]) -> tuple[int, list[tuple[int, Message]]]:
+    """Migrate each chosen group's instances, one transaction each; return moved and refused."""
+    session = db.session()
+    moved, refused = 0, []
+    for group in groups:
+        number, _, step_id = group.partition(":")
+        if not number.isdigit():
+            continue
+        for instance in migration.waiting_at(session, key, int(number), step_id):
+            try:
+                migration.migrate(session, instance, version, me())
+            except migration.MigrationRefused as refusal:
+                session.rollback()
+                refused.append((instance.id, refusal.message))
+                continue
+            session.commit()
+            moved += 1
+    return moved, refused
 
 
 @bp.post("/<key>/discard")
@@ -356,7 +410,15 @@ def versions(key: str) -> Any:
     found = catalog.versions_of(session, designer.KIND, key)
     if not found:
         raise NotFound(gettext("There is no version of this flow yet."))
+    numbers = [v.number for v in found]
+    newer, older = _int(request.args.get("b")) or numbers[0], _int(request.args.get("a")) or (
+        numbers[1] if len(numbers) > 1 else 0)
+    by_number = {v.number: v for v in found}
+    comparison = compare(by_number[older].source.encode(), by_number[newer].source.encode(),
+                         locale_code()) \
+        if older in by_number and newer in by_number and older != newer else None
     return render_template("designer/versions.html", key=key, versions=found,
+                           older=older, newer=newer, comparison=comparison,
                            title=found[0].label(locale_code()),
                            draft=catalog.draft(session, designer.KIND, key),
                            history=audit.history(session, "definition",

@@ -76,6 +76,19 @@ def test_a_user_step_is_configured_through_the_panel_and_read_back() -> None:
                                 ("1d", "reassign", "manager:assignee")]
 
 
+def test_a_plain_task_drawn_from_the_palette_becomes_a_user_task() -> None:
+    xml = designer.new_xml("linear_approval", "purchase", {"en": "Purchase"}).replace(
+        '<bpmn:userTask id="approve"', '<bpmn:task id="approve"').replace(
+        "</bpmn:userTask>\n    <bpmn:endEvent", "</bpmn:task>\n    <bpmn:endEvent")
+    assert designer.view(xml, "approve").kind == "task"
+    xml = configured(xml, "approve", step_type="userTask", form="change_review")
+    node = designer.element(designer.parse(xml, "t.bpmn"), "approve")
+    assert node.tag == "{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask"
+    assert properties(node)["form"] == "change_review"
+    xml = configured(xml, "approve", step_type="manualTask")
+    assert "form" not in step_properties(xml, "approve")
+
+
 def test_a_deadline_from_a_date_field_and_cc_of_several_people() -> None:
     xml = designer.new_xml("linear_approval", "purchase", {"en": "Purchase"})
     posted = MultiDict({**designer.view(xml, "approve").values, "deadline_mode": "field",
@@ -141,7 +154,7 @@ def test_drafts_are_saved_by_revision_checked_and_published(
     draft = designer.create(session, "purchase", {"en": "Purchase", "zh-CN": "采购"},
                             "linear_approval", admin)
     problems = designer.problems(session, "purchase", draft.source)
-    assert problems and problems[0][0] == "request"  # the first step has no form yet
+    assert [f.element_id for f in problems if f.severity == "error"] == ["request"]  # no form yet
     assert catalog.versions_of(session, "flow", "purchase") == []  # checking published nothing
     xml = configured(draft.source, "request", form="change_request")
     read = draft.revision  # what a second editor read too

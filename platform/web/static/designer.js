@@ -14,13 +14,16 @@
   if (!root || root.dataset.started) return;
   root.dataset.started = "yes";
   const SAVE_DELAY_MS = 800;
-  const csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+  const csrf = JSON.parse(document.getElementById("main").getAttribute("hx-headers") || "{}")[
+    "X-CSRFToken"];
   const status = document.getElementById("designer-status");
   let revision = Number(root.dataset.revision);
   let xml = "";
   let timer = null;
   let stopped = false;
   let selected = "";
+  let importing = false;
+  let stalePanel = false;
 
   function setRevision(value) {
     revision = Number(value);
@@ -52,11 +55,13 @@
         xml = text;
         const canvas = modeler.get("canvas");
         const view = keepView ? canvas.viewbox() : null;
+        importing = true;  // the import clears the selection: keep the panel as it is
         return modeler.importXML(text).then(function () {
           if (view) canvas.viewbox(view); else canvas.zoom("fit-viewport", "auto");
           if (selected) select(selected, false);
+          importing = false;
           root.dataset.ready = "yes";
-        });
+        }, function (error) { importing = false; throw error; });
       });
     }
 
@@ -86,26 +91,52 @@
             setRevision(data.revision);
             document.getElementById("designer-problems").innerHTML = data.problems;
             status.textContent = root.dataset.saved;
-            root.dataset.savedRevision = String(data.revision);
           }
         });
+      }).catch(function (error) {
+        root.dataset.pending = "yes";  // try again with the next change
+        status.textContent = root.dataset.failed + " " + error;
       });
     }
 
-    modeler.on("commandStack.changed", function () {
-      modeler.saveXML({ format: true }).then(function (result) {
-        xml = result.xml;
-        clearTimeout(timer);
-        root.dataset.pending = "yes";
-        timer = setTimeout(function () {
-          save().then(function () { delete root.dataset.pending; });
-        }, SAVE_DELAY_MS);
+    // Save what changed now: take the diagram's XML, then post it (at most one save at a time).
+    let saving = Promise.resolve();
+    function flush() {
+      clearTimeout(timer);
+      saving = saving.then(function () {
+        if (!root.dataset.pending) return null;
+        delete root.dataset.pending;
+        return modeler.saveXML({ format: true }).then(function (result) {
+          xml = result.xml;
+          return save();
+        }).then(function () {
+          if (stalePanel && !importing) {  // the selected element changed on the canvas
+            stalePanel = false;
+            return showPanel(selected);
+          }
+          return null;
+        });
       });
+      return saving;
+    }
+
+    modeler.on("commandStack.changed", function () {
+      root.dataset.pending = "yes";
+      clearTimeout(timer);
+      timer = setTimeout(flush, SAVE_DELAY_MS);
+    });
+    modeler.on("element.changed", function (event) {
+      if (!importing && event.element.id === selected) stalePanel = true;  // e.g. renamed
     });
     modeler.on("selection.changed", function (event) {
+      if (importing) return;
       const chosen = event.newSelection.length === 1 ? event.newSelection[0] : null;
       const id = chosen ? chosen.id : "";
-      if (id !== selected || !document.querySelector("#designer-panel form")) showPanel(id);
+      if (id === selected && document.querySelector("#designer-panel form")) return;
+      selected = id;
+      flush().then(function () {  // a new element must be saved first
+        if (selected === id) showPanel(id);  // unless another selection came meanwhile
+      });
     });
 
     function here() { return document.body.contains(root); }
@@ -114,9 +145,14 @@
       if (!here()) return;
       if (!event.detail.elt.closest || !event.detail.elt.closest("#designer-panel")) return;
       if (event.detail.verb !== "post") return;
-      clearTimeout(timer);  // the panel's post carries the diagram: no separate save
       event.detail.parameters.xml = xml;
       event.detail.parameters.revision = String(revision);
+    });
+    document.body.addEventListener("htmx:confirm", function (event) {
+      if (!here() || !root.dataset.pending) return;
+      if (!event.detail.elt.closest || !event.detail.elt.closest("#designer-panel")) return;
+      event.preventDefault();  // save the drawing first, so the panel posts the latest XML
+      flush().then(function () { event.detail.issueRequest(true); });
     });
     document.body.addEventListener("andon:panel-saved", function (event) {
       if (!here()) return;
@@ -138,11 +174,7 @@
     document.getElementById("designer-publish").addEventListener("submit", function (event) {
       if (root.dataset.pending) {  // save first, then publish what was saved
         event.preventDefault();
-        clearTimeout(timer);
-        save().then(function () {
-          delete root.dataset.pending;
-          event.target.requestSubmit();
-        });
+        flush().then(function () { event.target.requestSubmit(); });
       }
     });
     load(false).then(function () { showPanel(""); });
