@@ -202,7 +202,10 @@ def search_text(spec: FormSpec, data: Mapping[str, Any]) -> str:
     """Return the lower-cased text a search looks in: values, and option labels in each language."""
     parts = []
     kinds = {name: (kind, prop) for name, kind, prop in supported(spec)}
+    attachments = file_fields.fields_of(spec)  # attachment ids are nothing to search for
     for name, value in data.items():
+        if name in attachments:
+            continue
         if name in kinds and kinds[name][0] == "enum":
             prop, layout = kinds[name][1], spec.field_layout(name)
             parts += [dict(options(prop, layout, locale)).get(_text(value), "")

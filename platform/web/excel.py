@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from andon import temporal
-from andon.forms import excel, exports
+from andon.forms import excel, exports, file_fields
 from andon.forms import filters as listing
 from andon.forms import record_imports as imports
 from andon.forms.excel import SheetRefused
@@ -229,7 +229,9 @@ def export(key: str, kind: str) -> Any:
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     exports.check_size(count or 0)
     locale, zone = locale_code(), timezone()
-    rows = (exports.export_row(spec, record.data, locale, zone, _)
+    named = file_fields.fields_of(spec)  # files go out by name, not by attachment id
+    rows = (exports.export_row(spec, file_fields.readable(session, spec, record.data)
+                               if named else record.data, locale, zone, _)
             for record in session.scalars(query.execution_options(yield_per=500)))
     headers = exports.headers_of(spec, locale)
     name = f"{spec.title_in(locale)}-{temporal.today().isoformat()}.{kind}"

@@ -205,3 +205,15 @@ def saved_version(session) -> int:
     """Return the id of the published issue form version."""
     from andon import catalog
     return catalog.current(session, "form", "issue").id
+
+
+def test_exports_name_the_files_and_searches_ignore_their_ids(client, auth, form, session):
+    auth.login("engineer1")
+    post(auth, "/records/issue/new", {"title": "Disk full", "severity": "high"},
+         report=(PDF, NAME), evidence=[(b"a,b\n1,2\n", "data.csv")])
+    record = saved(session)
+    assert record.data["report"] not in record.search_text
+    found = client.get("/records/issue", query_string={"q": record.data["report"]})
+    assert "Disk full" not in found.get_data(as_text=True)
+    exported = client.get("/records/issue/export.csv").get_data(as_text=True)
+    assert NAME in exported and "data.csv" in exported
