@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from andon import jobs
+from andon import jobs, sweeps
 from andon.config import Config
 from andon.database import utcnow
 from andon.errors import Undelivered
@@ -30,7 +30,8 @@ def handlers(config: Config) -> dict[str, jobs.Handler]:
             "digest": digests.send, "email": email_handler(config.smtp, config.base_url),
             services.KIND: services.handler(config.outbound_private),
             waits.KIND: messages.send, schedules.KIND: schedules.start,
-            "chat": chat_handler(config.base_url, config.outbound_private)}
+            "chat": chat_handler(config.base_url, config.outbound_private),
+            sweeps.KIND: sweeps.handler(config.uploads)}
 
 
 #: what to do after a failed attempt, by kind: a service step fails its instance at the end
@@ -39,12 +40,16 @@ ON_FAILURE = {services.KIND: services.failed}
 
 def run_once(sessions: sessionmaker[Session], work: dict[str, jobs.Handler],
              now: datetime | None = None, timezone: str = "Asia/Shanghai") -> int:
-    """Fire due timers, plan digests and scheduled starts, run due work items; return items run."""
+    """Fire due timers, plan digests, scheduled starts and the upload sweep, run due work items.
+
+    Return how many work items ran.
+    """
     now = now or utcnow()
     with sessions() as session:
         run_due(session, now)
         digests.plan(session, now, timezone)
         schedules.plan_all(session, now)
+        sweeps.plan(session, now)
         session.commit()
     owner = uuid.uuid4().hex
     with sessions() as session:

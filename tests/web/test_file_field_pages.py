@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 
-from andon.files import Attachment, UploadSettings
+from andon import clock, sweeps
+from andon.files import Attachment, UploadSettings, path_of, store
+from andon.flows.models import Task
 from andon.forms.models import Record
+
+from .test_flow_pages import requested
 
 PDF = b"%PDF-1.4 incident report"
 NAME = "事故报告 第2版.pdf"
@@ -217,3 +222,28 @@ def test_exports_name_the_files_and_searches_ignore_their_ids(client, auth, form
     assert "Disk full" not in found.get_data(as_text=True)
     exported = client.get("/records/issue/export.csv").get_data(as_text=True)
     assert NAME in exported and "data.csv" in exported
+
+
+def test_the_daily_sweep_deletes_only_old_uploads_nothing_claimed(client, auth, form, session,
+                                                                  app):
+    settings = app.config["ANDON"].uploads
+    instance_id, task = requested(auth, session)
+    pm, now = form["pm"], clock.now()
+    with clock.frozen(now - timedelta(days=sweeps.KEEP_DAYS + 1)):
+        abandoned = store(session, settings, io.BytesIO(b"abandoned"), "a.pdf", pm)
+        shared = store(session, settings, io.BytesIO(b"same bytes"), "s1.pdf", pm)
+        drafted = store(session, settings, io.BytesIO(b"in a draft"), "d.pdf", pm)
+        claimed = store(session, settings, io.BytesIO(b"claimed"), "c.pdf", pm,
+                        instance_id=instance_id)
+    recent = store(session, settings, io.BytesIO(b"same bytes"), "s2.pdf", pm)
+    session.get(Task, task.id).draft = {"report": str(drafted.id), "title": "x"}
+    session.commit()
+
+    assert sweeps.sweep_unclaimed(session, settings, now) == 2
+    session.commit()
+    left = {a.filename for a in session.scalars(select(Attachment))}
+    assert left == {"d.pdf", "c.pdf", "s2.pdf"}
+    assert not path_of(settings, abandoned.sha256).exists()
+    assert path_of(settings, recent.sha256).exists()  # still used by the recent upload
+    assert path_of(settings, shared.sha256) == path_of(settings, recent.sha256)
+    assert path_of(settings, claimed.sha256).exists()
