@@ -107,6 +107,20 @@ def open_draft(session: Session, key: str, user: User) -> catalog.DefinitionDraf
     return saved
 
 
+def edit_version(session: Session, key: str, number: int,
+                 user: User) -> catalog.DefinitionDraft:
+    """Make a published (or retired) version the draft, replacing any draft there was."""
+    found = {v.number: v for v in catalog.versions_of(session, KIND, key)}
+    if number not in found:
+        raise NotFound(N_("There is no version %(number)s of this flow."), number=number)
+    current = catalog.draft(session, KIND, key)
+    saved = catalog.save_draft(session, KIND, key, found[number].source,
+                               current.revision if current else None, user.id)
+    saved.based_on = number
+    session.flush()
+    return saved
+
+
 def save(session: Session, key: str, xml: str, revision: int,
          user: User) -> catalog.DefinitionDraft:
     """Save the modeller's XML over the revision the editor read; it must be this flow's BPMN."""

@@ -425,6 +425,17 @@ def versions(key: str) -> Any:
                                                  found[0].definition_id))
 
 
+@bp.post("/<key>/versions/<int:number>/edit")
+@role_required(*EDITORS)
+def edit_version(key: str, number: int) -> Any:
+    """Open a version in the designer as the new draft (the draft there was is replaced)."""
+    session = db.session()
+    designer.edit_version(session, key, number, me())
+    session.commit()
+    flash(gettext("Version %(number)s is now the draft.", number=number))
+    return redirect(url_for(".edit", key=key))
+
+
 @bp.get("/<key>/versions/<int:number>.bpmn")
 @role_required(*EDITORS)
 def export(key: str, number: int) -> Any:

@@ -82,6 +82,9 @@ def test_a_flow_is_created_drawn_configured_and_published(auth, client, session)
     assert catalog.current(session, "flow", "purchase").created_by.username == "admin"
     exported = client.get(f"{PAGE}versions/1.bpmn")
     assert exported.headers["Content-Disposition"] == 'attachment; filename="purchase-v1.bpmn"'
+    edited = auth.post(f"{PAGE}versions/1/edit", follow_redirects=True)
+    assert "Version 1 is now the draft." in text(edited) and "based on version 1" in text(edited)
+    assert draft(client)[0] == exported.get_data(as_text=True)
 
 
 def test_publishing_moves_only_the_chosen_waiting_instances(auth, client, session):
