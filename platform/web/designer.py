@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from sqlalchemy import func, select
 
@@ -26,7 +26,7 @@ from andon.flows.models import FlowInstance
 from andon.forms.schema import FormSpec
 from andon.i18n import N_, Message
 from andon.identity.models import ROLES, Group, OrgUnit, User
-from andon.web import db
+from andon.web import db, definitions
 from andon.web.auth import role_required
 from andon.web.i18n import locale_code, role_name, translate
 from andon.web.pages import me
@@ -68,8 +68,7 @@ def create() -> Any:
     session = db.session()
     key = request.form.get("key", "").strip()
     try:
-        designer.create(session, key, {"en": request.form.get("title_en", ""),
-                                       "zh-CN": request.form.get("title_zh", "")},
+        designer.create(session, key, definitions.posted_title(),
                         request.form.get("template", "blank"), me())
     except InvalidSubmission as invalid:
         session.rollback()
@@ -127,9 +126,9 @@ def draft_xml(key: str) -> Any:
     """Return the draft's BPMN (the modeller loads it; it downloads as a file too)."""
     saved = designer.open_draft(db.session(), key, me())
     db.session().commit()
-    return Response(saved.source, mimetype="application/xml", headers={
-        "X-Draft-Revision": str(saved.revision),
-        "Content-Disposition": f'attachment; filename="{key}.bpmn"'})
+    answer = definitions.download(saved.source, f"{key}.bpmn", "application/xml")
+    answer.headers["X-Draft-Revision"] = str(saved.revision)
+    return answer
 
 
 @bp.post("/<key>/draft")
@@ -139,7 +138,7 @@ def save_draft(key: str) -> Any:
     session = db.session()
     try:
         saved = designer.save(session, key, request.form.get("xml", ""),
-                              _int(request.form.get("revision")), me())
+                              definitions.posted_revision(), me())
     except catalog.StaleDraft as stale:
         session.rollback()
         return jsonify(conflict=translate(stale.message)), 409
@@ -177,7 +176,7 @@ def apply_panel(key: str) -> Any:
         names = _field_names(current.values.get("form", "")) if current.kind in designer.HUMAN \
             else _all_fields(xml)
         changed = designer.apply(xml, element_id, request.form, names, clock.now().date())
-        saved = designer.save(session, key, changed, _int(request.form.get("revision")), me())
+        saved = designer.save(session, key, changed, definitions.posted_revision(), me())
     except catalog.StaleDraft as stale:
         session.rollback()
         return render_template("designer/_conflict.html", message=stale.message), 409
@@ -321,7 +320,7 @@ def publish(key: str) -> Any:
     """Review before publishing: what changes, and the running instances that could move."""
     session = db.session()
     saved = designer.open_draft(session, key, me())
-    revision = _int(request.form.get("revision"))
+    revision = definitions.posted_revision()
     if saved.revision != revision:
         flash(translate(catalog.StaleDraft(saved).message), "error")
         return redirect(url_for(".edit", key=key))
@@ -344,7 +343,7 @@ def confirm_publish(key: str) -> Any:
     """Publish the draft, then move the instances of the chosen groups to the new version."""
     session = db.session()
     try:
-        version, changed = designer.publish(session, key, _int(request.form.get("revision")),
+        version, changed = designer.publish(session, key, definitions.posted_revision(),
                                             me())
     except InvalidDefinition:
         session.rollback()
@@ -410,10 +409,7 @@ def versions(key: str) -> Any:
     found = catalog.versions_of(session, designer.KIND, key)
     if not found:
         raise NotFound(gettext("There is no version of this flow yet."))
-    numbers = [v.number for v in found]
-    newer, older = _int(request.args.get("b")) or numbers[0], _int(request.args.get("a")) or (
-        numbers[1] if len(numbers) > 1 else 0)
-    by_number = {v.number: v for v in found}
+    older, newer, by_number = definitions.pair(found)
     comparison = compare(by_number[older].source.encode(), by_number[newer].source.encode(),
                          locale_code()) \
         if older in by_number and newer in by_number and older != newer else None
@@ -443,10 +439,4 @@ def export(key: str, number: int) -> Any:
     found = {v.number: v for v in catalog.versions_of(db.session(), designer.KIND, key)}
     if number not in found:
         raise NotFound(gettext("There is no version %(number)s of this flow.", number=number))
-    return Response(found[number].source, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{key}-v{number}.bpmn"'})
-
-
-def _int(text: str | None) -> int:
-    """Return a posted whole number, 0 when there is none."""
-    return int(text) if text and text.isdigit() else 0
+    return definitions.download(found[number].source, f"{key}-v{number}.bpmn", "application/xml")

@@ -13,7 +13,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from andon import audit, catalog
@@ -26,7 +26,7 @@ from andon.forms.taxonomies import KIND as TAXONOMY
 from andon.forms.validation import validate_submission
 from andon.i18n import Message, localize
 from andon.identity.models import ROLES
-from andon.web import db
+from andon.web import db, definitions
 from andon.web.auth import role_required
 from andon.web.i18n import locale_code
 from andon.web.pages import form_fields, me, timezone
@@ -51,8 +51,7 @@ def create() -> Any:
     session = db.session()
     key = request.form.get("key", "").strip()
     try:
-        drafts.create(session, key, {"en": request.form.get("title_en", ""),
-                                     "zh-CN": request.form.get("title_zh", "")}, me())
+        drafts.create(session, key, definitions.posted_title(), me())
     except InvalidSubmission as invalid:
         session.rollback()
         return index(invalid.errors, request.form, 422)
@@ -76,7 +75,7 @@ def change(key: str) -> Any:
     """Apply one builder action to the draft and save it."""
     session = db.session()
     action = request.form.get("action", "")
-    draft = drafts.at_revision(session, key, _int(request.form.get("revision")), me())
+    draft = drafts.at_revision(session, key, definitions.posted_revision(), me())
     selected = builder.parse_path(request.form.get("path", ""))
     definition = copy.deepcopy(draft.definition)
     try:
@@ -260,13 +259,7 @@ def versions(key: str) -> Any:
     draft = catalog.draft(session, drafts.KIND, key)
     if not found and draft is None:
         raise NotFound(gettext("There is no form named %(key)s.", key=key))
-    numbers = [v.number for v in found]
-    older, newer = _int(request.args.get("a")), _int(request.args.get("b"))
-    if newer not in numbers and numbers:
-        newer = numbers[0]
-    if older not in numbers and len(numbers) > 1:
-        older = numbers[1]
-    by_number = {v.number: v for v in found}
+    older, newer, by_number = definitions.pair(found)
     comparison = None
     if older in by_number and newer in by_number and older != newer:
         comparison = compare(drafts.definition_of(by_number[older]),
@@ -287,8 +280,7 @@ def export(key: str, number: int) -> Any:
     found = {v.number: v for v in catalog.versions_of(db.session(), drafts.KIND, key)}
     if number not in found:
         raise NotFound(gettext("There is no version %(number)s of this form.", number=number))
-    return Response(found[number].source, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="{key}.json"'})
+    return definitions.download(found[number].source, f"{key}.json", "application/json")
 
 
 @bp.post("/<key>/retire")
@@ -315,8 +307,3 @@ def reactivate(key: str) -> Any:
     session.commit()
     flash(gettext("Version %(number)s of the form is published again.", number=version.number))
     return redirect(url_for(".versions", key=key))
-
-
-def _int(text: str | None) -> int:
-    """Return a posted whole number, 0 when there is none."""
-    return int(text) if text and text.isdigit() else 0
