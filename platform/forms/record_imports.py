@@ -35,7 +35,7 @@ from andon.forms.excel import Cell, Report, Sheet
 from andon.forms.models import Record, RecordChange
 from andon.forms.record_links import save_links
 from andon.forms.record_refs import check_many
-from andon.forms.records import current_form, search_text
+from andon.forms.records import current_form, text_searcher
 from andon.forms.schema import FormSpec
 from andon.i18n import N_
 from andon.identity.models import User
@@ -171,12 +171,13 @@ def save_rows(session: Session, form_key: str, rows: Sequence[Mapping[str, Any]]
               filename: str = "") -> list[int]:
     """Store already validated rows as new records in batches; return their ids in order."""
     version_id, spec = current_form(session, form_key, user)
+    searchable = text_searcher(spec)
     now = clock.now()
     ids: list[int] = []
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
         values = [{"form_key": form_key, "form_version_id": version_id, "data": dict(data),
-                   "search_text": search_text(spec, data), "created_at": now,
+                   "search_text": searchable(data), "created_at": now,
                    "created_by_id": user.id, "updated_at": now, "updated_by_id": user.id,
                    "lock_version": 1} for data in batch]
         new_ids = list(session.scalars(

@@ -24,7 +24,7 @@ import) refreshes the ``record_link`` rows of the record, so "links to" and
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -200,18 +200,24 @@ def history(record_id: int) -> Select[RecordChange]:
 
 def search_text(spec: FormSpec, data: Mapping[str, Any]) -> str:
     """Return the lower-cased text a search looks in: values, and option labels in each language."""
-    parts = []
-    kinds = {name: (kind, prop) for name, kind, prop in supported(spec)}
+    return text_searcher(spec)(data)
+
+
+def text_searcher(spec: FormSpec) -> Callable[[Mapping[str, Any]], str]:
+    """Return ``search_text`` for one form, its option labels read once (an import's rows)."""
+    labels = {name: [dict(options(prop, spec.field_layout(name), locale)) for locale in LOCALES]
+              for name, kind, prop in supported(spec) if kind == "enum"}
     attachments = file_fields.fields_of(spec)  # attachment ids are nothing to search for
-    for name, value in data.items():
-        if name in attachments:
-            continue
-        if name in kinds and kinds[name][0] == "enum":
-            prop, layout = kinds[name][1], spec.field_layout(name)
-            parts += [dict(options(prop, layout, locale)).get(_text(value), "")
-                      for locale in LOCALES]
-        parts.append(_text(value))
-    return "\n".join(p for p in parts if p).casefold()
+
+    def searchable(data: Mapping[str, Any]) -> str:
+        parts = []
+        for name, value in data.items():
+            if name in attachments:
+                continue
+            parts += [by_value.get(_text(value), "") for by_value in labels.get(name, [])]
+            parts.append(_text(value))
+        return "\n".join(p for p in parts if p).casefold()
+    return searchable
 
 
 def _text(value: Any) -> str:
