@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from andon.forms import builder
+from andon.forms import builder, builder_panel
 from andon.i18n import N_
 
 # What is compared for each field, by the panel input that shows it, with its label.
@@ -89,7 +89,7 @@ def _fields(definition: Mapping[str, Any], locale: str) -> dict[str, tuple[str, 
 
     def walk(nodes: list[builder.Node]) -> None:
         for node in nodes:
-            values = builder.panel_values(definition, node.path)
+            values = builder_panel.panel_values(definition, node.path)
             values.pop("name", None)
             values["kind"] = node.kind.label
             found[node.key] = (node.label, values)

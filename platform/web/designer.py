@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 
 from andon import audit, catalog, clock
 from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
-from andon.flows import designer, migration
+from andon.flows import designer, migration, plain_time, step_panel
 from andon.flows.bpmn import MAX_BYTES
 from andon.flows.compare import compare
 from andon.flows.deadlines import ACTIONS
+from andon.flows.elements import NS
 from andon.flows.models import FlowInstance
 from andon.forms.schema import FormSpec
 from andon.i18n import N_, Message
@@ -113,7 +114,7 @@ def edit(key: str) -> Any:
 def _title(xml: str, key: str) -> str:
     """Return the flow's title in the reader's language, from its draft."""
     try:
-        values = designer.view(xml, "").values
+        values = step_panel.view(xml, "").values
     except InvalidSubmission:
         return key
     return (values["title_zh"] if locale_code() == "zh-CN" else values["title_en"]) or \
@@ -161,7 +162,7 @@ def panel(key: str) -> Any:
     """Draw the side panel for one element of the draft (the flow itself when none)."""
     saved = designer.open_draft(db.session(), key, me())
     element_id = request.args.get("element", "")
-    return _panel(key, saved, designer.view(saved.source, element_id))
+    return _panel(key, saved, step_panel.view(saved.source, element_id))
 
 
 @bp.post("/<key>/panel")
@@ -172,10 +173,10 @@ def apply_panel(key: str) -> Any:
     element_id = request.form.get("element", "")
     xml = request.form.get("xml", "")
     try:
-        current = designer.view(xml, element_id)
-        names = _field_names(current.values.get("form", "")) if current.kind in designer.HUMAN \
+        current = step_panel.view(xml, element_id)
+        names = _field_names(current.values.get("form", "")) if current.kind in step_panel.HUMAN \
             else _all_fields(xml)
-        changed = designer.apply(xml, element_id, request.form, names, clock.now().date())
+        changed = step_panel.apply(xml, element_id, request.form, names, clock.now().date())
         saved = designer.save(session, key, changed, definitions.posted_revision(), me())
     except catalog.StaleDraft as stale:
         session.rollback()
@@ -183,39 +184,39 @@ def apply_panel(key: str) -> Any:
     except InvalidSubmission as invalid:
         session.rollback()
         saved = designer.open_draft(session, key, me())
-        shown = designer.view(xml, element_id)
+        shown = step_panel.view(xml, element_id)
         shown.values.update({k: str(v) for k, v in request.form.items()})
         return _panel(key, saved, shown, invalid.errors), 422
     session.commit()
-    response = _panel(key, saved, designer.view(saved.source, element_id), saved_now=True,
+    response = _panel(key, saved, step_panel.view(saved.source, element_id), saved_now=True,
                       problems=designer.problems(session, key, saved.source))
     return response, 200, {"HX-Trigger": json.dumps({"andon:panel-saved": {
         "revision": saved.revision, "element": element_id}})}
 
 
-def _panel(key: str, saved: catalog.DefinitionDraft, shown: designer.ElementView,
+def _panel(key: str, saved: catalog.DefinitionDraft, shown: step_panel.ElementView,
            errors: dict[str, Message] | None = None, saved_now: bool = False,
            **extra: Any) -> str:
     """Render the side panel with the choices its inputs offer."""
     form_key = shown.values.get("form", "")
-    fields = _fields(form_key) if shown.kind in designer.HUMAN else []
+    fields = _fields(form_key) if shown.kind in step_panel.HUMAN else []
     all_fields = _all_fields(saved.source)
     return render_template(
         "designer/_panel.html", key=key, draft=saved, element=shown, errors=errors or {},
         saved_now=saved_now, forms=_published("form"), calendars=_published("calendar"),
         owners=_owner_choices(all_fields), fields=fields, all_fields=all_fields,
         date_fields=[(name, label) for name, label, kind in all_fields if kind == "date"],
-        actions=ACTIONS, rows=range(designer.ESCALATION_ROWS),
+        actions=ACTIONS, rows=range(step_panel.ESCALATION_ROWS),
         cycle=_cycle(shown.values),
-        weekdays=[(str(number), gettext(name)) for number, name in enumerate(designer.WEEKDAYS)],
+        weekdays=[(str(number), gettext(name)) for number, name in enumerate(plain_time.WEEKDAYS)],
         escalation=shown.escalation + [("", "", "")] * (
-            designer.ESCALATION_ROWS - len(shown.escalation)),
+            step_panel.ESCALATION_ROWS - len(shown.escalation)),
         permissions=_permissions(shown.values), **extra)
 
 
 def _cycle(values: dict[str, str]) -> str:
     """Return a timer's schedule in plain words in the reader's language ('' if none)."""
-    words = designer.cycle_words(values)
+    words = plain_time.cycle_words(values)
     if words is None:
         return ""
     msgid, params = words
@@ -263,7 +264,7 @@ def _all_fields(xml: str) -> list[tuple[str, str, str]]:
     except InvalidSubmission:
         return []
     seen: dict[str, tuple[str, str, str]] = {}
-    for prop in root.iterfind(".//spiff:property[@name='form']", designer.NS):
+    for prop in root.iterfind(".//spiff:property[@name='form']", NS):
         for found in _fields(prop.get("value", "")):
             seen.setdefault(found[0], found)
     return list(seen.values())
@@ -309,7 +310,7 @@ def check_condition(key: str) -> Any:
     names = [name for name, _, _ in _all_fields(request.form.get("xml", "") or
                                                  designer.open_draft(db.session(), key,
                                                                      me()).source)]
-    problem = designer.check_condition(request.form.get("condition", ""), names)
+    problem = step_panel.check_condition(request.form.get("condition", ""), names)
     return render_template("designer/_condition.html", problem=problem,
                            empty=not request.form.get("condition", "").strip(), names=names)
 

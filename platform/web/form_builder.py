@@ -18,7 +18,7 @@ from flask_babel import gettext
 
 from andon import audit, catalog
 from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
-from andon.forms import builder, drafts
+from andon.forms import builder, builder_panel, drafts
 from andon.forms.compare import compare
 from andon.forms.names import ROW_ACTION, rearrange
 from andon.forms.schema import FormSpec, check_definition
@@ -118,10 +118,10 @@ def _edit(definition: dict[str, Any], action: str, selected: builder.Path) -> bu
         builder.remove_field(definition, selected)
         return ()
     if action == "update":
-        return builder.update_field(definition, selected, form,
+        return builder_panel.update_field(definition, selected, form,
                                     lambda: list(definition["schema"]["properties"]))
     if action == "settings":
-        builder.set_settings(definition, form, form.getlist("readers"),
+        builder_panel.set_settings(definition, form, form.getlist("readers"),
                              form.getlist("editors"), ROLES)
         return ()
     raise NotFound(gettext("There is no such builder action."))
@@ -171,8 +171,8 @@ def _page(draft: drafts.Draft, selected: builder.Path = (),
         node = _find(nodes, selected)
     except NotFound:
         node = None
-    panel = builder.panel_values(definition, node.path) if node else \
-        builder.settings_values(definition)
+    panel = builder_panel.panel_values(definition, node.path) if node else \
+        builder_panel.settings_values(definition)
     if typed is not None:
         panel = {**panel, **{name: typed.get(name, "") for name in typed}}
         if hasattr(typed, "getlist"):

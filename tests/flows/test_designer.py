@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from andon import catalog
 from andon.errors import InvalidSubmission
-from andon.flows import designer
+from andon.flows import designer, plain_time, step_panel
 from andon.flows.deploy import deploy_flow
 from andon.flows.elements import NS, properties
 from andon.identity.models import User
@@ -20,13 +20,13 @@ SUNDAY = date(2026, 11, 22)
 
 def configured(xml: str, step: str, **inputs: str) -> str:
     """Apply the panel of a step with its current values and some changed."""
-    values = {**designer.view(xml, step).values, **inputs}
-    return designer.apply(xml, step, values, ["title", "decision", "acceptance_date"], SUNDAY)
+    values = {**step_panel.view(xml, step).values, **inputs}
+    return step_panel.apply(xml, step, values, ["title", "decision", "acceptance_date"], SUNDAY)
 
 
 def step_properties(xml: str, step: str) -> dict[str, str]:
     """Return a step's spiff:properties in a draft."""
-    return properties(designer.element(designer.parse(xml, "t.bpmn"), step))
+    return properties(step_panel.element(designer.parse(xml, "t.bpmn"), step))
 
 
 @pytest.mark.parametrize("template", [name for name, _ in designer.TEMPLATES])
@@ -41,17 +41,17 @@ def test_every_template_parses_with_the_key_and_titles(template: str) -> None:
 
 
 def test_friendly_durations_read_and_show_as_people_write_them() -> None:
-    assert designer.to_iso("2d") == "P2D"
-    assert designer.to_iso("1d 4h") == "P1DT4H"
-    assert designer.to_iso("3天") == "P3D"
-    assert designer.to_iso("90m") == "PT1H30M"
-    assert designer.to_iso("2w") == "P14D"
-    assert designer.to_iso("pt4h") == "PT4H"
+    assert plain_time.to_iso("2d") == "P2D"
+    assert plain_time.to_iso("1d 4h") == "P1DT4H"
+    assert plain_time.to_iso("3天") == "P3D"
+    assert plain_time.to_iso("90m") == "PT1H30M"
+    assert plain_time.to_iso("2w") == "P14D"
+    assert plain_time.to_iso("pt4h") == "PT4H"
     for bad in ("", "soon", "2 parsecs", "0h", "P"):
         with pytest.raises(ValueError):
-            designer.to_iso(bad)
-    assert designer.friendly("P1DT4H") == "1d 4h"
-    assert designer.friendly("PT30M") == "30m"
+            plain_time.to_iso(bad)
+    assert plain_time.friendly("P1DT4H") == "1d 4h"
+    assert plain_time.friendly("PT30M") == "30m"
 
 
 def test_a_user_step_is_configured_through_the_panel_and_read_back() -> None:
@@ -69,7 +69,7 @@ def test_a_user_step_is_configured_through_the_panel_and_read_back() -> None:
         "deadline": "P2D", "remind_before": "PT4H, PT1H",
         "escalation": "PT0S notify manager:starter; P1D reassign manager:assignee",
         "readonly": "title"}
-    shown = designer.view(xml, "approve")
+    shown = step_panel.view(xml, "approve")
     assert shown.values["name"] == "Approve the purchase"
     assert shown.values["deadline"] == "2d" and shown.values["remind_before"] == "4h, 1h"
     assert shown.escalation == [("0", "notify", "manager:starter"),
@@ -80,9 +80,9 @@ def test_a_plain_task_drawn_from_the_palette_becomes_a_user_task() -> None:
     xml = designer.new_xml("linear_approval", "purchase", {"en": "Purchase"}).replace(
         '<bpmn:userTask id="approve"', '<bpmn:task id="approve"').replace(
         "</bpmn:userTask>\n    <bpmn:endEvent", "</bpmn:task>\n    <bpmn:endEvent")
-    assert designer.view(xml, "approve").kind == "task"
+    assert step_panel.view(xml, "approve").kind == "task"
     xml = configured(xml, "approve", step_type="userTask", form="change_review")
-    node = designer.element(designer.parse(xml, "t.bpmn"), "approve")
+    node = step_panel.element(designer.parse(xml, "t.bpmn"), "approve")
     assert node.tag == "{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask"
     assert properties(node)["form"] == "change_review"
     xml = configured(xml, "approve", step_type="manualTask")
@@ -91,15 +91,15 @@ def test_a_plain_task_drawn_from_the_palette_becomes_a_user_task() -> None:
 
 def test_a_deadline_from_a_date_field_and_cc_of_several_people() -> None:
     xml = designer.new_xml("linear_approval", "purchase", {"en": "Purchase"})
-    posted = MultiDict({**designer.view(xml, "approve").values, "deadline_mode": "field",
+    posted = MultiDict({**step_panel.view(xml, "approve").values, "deadline_mode": "field",
                         "deadline_field": "acceptance_date", "deadline_before": "2"})
     posted.setlist("cc", ["user:li", "manager:starter"])
-    xml = designer.apply(xml, "approve", posted, ["acceptance_date"], SUNDAY)
+    xml = step_panel.apply(xml, "approve", posted, ["acceptance_date"], SUNDAY)
     props = step_properties(xml, "approve")
     assert props["deadline_at"] == 'date(acceptance_date) - duration("P2D")'
     assert props["cc"] == "user:li, manager:starter"
     assert "deadline" not in props
-    shown = designer.view(xml, "approve").values
+    shown = step_panel.view(xml, "approve").values
     assert (shown["deadline_mode"], shown["deadline_field"], shown["deadline_before"]) == \
         ("field", "acceptance_date", "2")
 
@@ -124,9 +124,9 @@ def test_conditions_are_checked_against_the_forms_fields_and_defaults_set() -> N
     with pytest.raises(InvalidSubmission):
         configured(xml, "to_end", condition="__import__('os')")
     xml = configured(xml, "to_end", condition="decision == 'approve'")
-    flow = designer.element(designer.parse(xml, "t.bpmn"), "to_end")
+    flow = step_panel.element(designer.parse(xml, "t.bpmn"), "to_end")
     assert flow.find("bpmn:conditionExpression", NS).text == "decision == 'approve'"
-    assert designer.view(xml, "to_end").values["condition"] == "decision == 'approve'"
+    assert step_panel.view(xml, "to_end").values["condition"] == "decision == 'approve'"
 
 
 def test_a_timer_is_set_in_plain_terms() -> None:
@@ -135,12 +135,12 @@ def test_a_timer_is_set_in_plain_terms() -> None:
         '<bpmn:intermediateCatchEvent id="wait" name="Wait"><bpmn:timerEventDefinition>'
         '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
         '</bpmn:intermediateCatchEvent><bpmn:endEvent id="end" name="Done">')
-    assert designer.view(xml, "wait").values["timer_duration"] == "1h"
+    assert step_panel.view(xml, "wait").values["timer_duration"] == "1h"
     weekly = configured(xml, "wait", timer_kind="cycle", cycle_every="2", cycle_unit="W",
                         cycle_weekday="0", cycle_time="10:00", cycle_offset="+08:00")
     assert '"R/2026-11-23T10:00:00+08:00/P2W"' in weekly
-    shown = designer.view(weekly, "wait").values
-    assert designer.cycle_words(shown) == (
+    shown = step_panel.view(weekly, "wait").values
+    assert plain_time.cycle_words(shown) == (
         "every %(count)s week(s) on %(weekday)s at %(time)s",
         {"count": "2", "weekday": "Monday", "time": "10:00"})
     with pytest.raises(InvalidSubmission) as refused:

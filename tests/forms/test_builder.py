@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from andon import catalog
 from andon.errors import InvalidDefinition, InvalidSubmission
-from andon.forms import builder, drafts
+from andon.forms import builder, builder_panel, drafts
+from andon.forms.builder_panel import update_field as update
 from andon.forms.compare import compare
 from andon.forms.fields import build_fields
 from andon.forms.nodes import walk
@@ -26,32 +27,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def panel(definition: dict[str, Any], path: builder.Path, **changes: str) -> dict[str, str]:
     """Return the property panel's values of a field with some inputs changed."""
-    return {**builder.panel_values(definition, path), **changes}
+    return {**builder_panel.panel_values(definition, path), **changes}
 
 
 def expense_claim() -> dict[str, Any]:
     """Build, operation by operation, a form with every basic kind and a table of lines."""
     form = builder.new_definition("expense_claim", {"en": "Expense claim", "zh-CN": "费用报销"})
     title = builder.add_field(form, "text")
-    title = builder.update_field(form, title, panel(form, title, name="title", label_en="Title",
+    title = update(form, title, panel(form, title, name="title", label_en="Title",
                                                     label_zh="标题", required="on"))
     for kind in ("date", "money", "percent", "email", "yesno", "select", "checkboxes",
                  "textarea", "integer"):
         builder.add_field(form, kind)
     kind_path = ("select_1",)
-    builder.update_field(form, kind_path, panel(
+    update(form, kind_path, panel(
         form, kind_path, name="category", options="travel | Travel | 差旅\nmeals | Meals | 餐饮",
         required="on"))
     lines = builder.add_field(form, "table")
-    lines = builder.update_field(form, lines, panel(form, lines, name="lines",
+    lines = update(form, lines, panel(form, lines, name="lines",
                                                     label_en="Lines", label_zh="明细"))
     what = builder.add_field(form, "text", into=lines)
-    builder.update_field(form, what, panel(form, what, name="what", label_en="What",
+    update(form, what, panel(form, what, name="what", label_en="What",
                                            label_zh="内容", help_zh="写清楚用途", required="on"))
     amount = builder.add_field(form, "money", into=lines)
-    builder.update_field(form, amount, panel(form, amount, name="amount", label_en="Amount",
+    update(form, amount, panel(form, amount, name="amount", label_en="Amount",
                                              label_zh="金额", minimum="0", width="third"))
-    builder.update_field(form, ("date_1",), panel(form, ("date_1",), width="half"))
+    update(form, ("date_1",), panel(form, ("date_1",), width="half"))
     return form
 
 
@@ -95,13 +96,13 @@ def test_moving_renaming_and_removing_keep_schema_and_layout_in_step() -> None:
     form = expense_claim()
     builder.move_field(form, ("category",), -6)
     builder.move_field(form, ("title",), -1)  # already first: nothing moves
-    assert builder._top_order(form)[:2] == ["title", "category"]
+    assert form["layout"]["order"][:2] == ["title", "category"]
     assert list(form["schema"]["properties"])[:2] == ["title", "category"]
     builder.move_to(form, ("lines", "amount"), "what")
     assert list(form["schema"]["properties"]["lines"]["items"]["properties"]) == \
         ["amount", "what"]
 
-    renamed = builder.update_field(form, ("category",),
+    renamed = update(form, ("category",),
                                    panel(form, ("category",), name="expense_kind"))
     assert renamed == ("expense_kind",)
     assert form["layout"]["order"][1] == "expense_kind"
@@ -122,17 +123,17 @@ def test_a_bad_property_edit_names_each_input_and_changes_nothing() -> None:
     form = expense_claim()
     before = copy.deepcopy(form)
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, ("category",), panel(
+        update(form, ("category",), panel(
             form, ("category",), name="Title!", label_en="", label_zh="",
             options="a | A\n | missing value"))
     assert set(refused.value.errors) == {"name", "label_en", "options"}
     assert refused.value.errors["options"].params == {"line": 2}
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, ("money_1",), panel(form, ("money_1",), name="title",
+        update(form, ("money_1",), panel(form, ("money_1",), name="title",
                                                        minimum="lots", currency="yuan"))
     assert set(refused.value.errors) == {"name", "minimum", "currency"}
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, ("textarea_1",), panel(form, ("textarea_1",),
+        update(form, ("textarea_1",), panel(form, ("textarea_1",),
                                                           pattern="(a", max_length="-1"))
     assert set(refused.value.errors) == {"pattern", "max_length"}
     assert form == before
@@ -142,10 +143,10 @@ def test_computed_fields_and_conditions_are_checked_against_the_form() -> None:
     form = expense_claim()
     roi = builder.add_field(form, "computed")
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, roi, panel(form, roi, computed="money_1 / nothing",
+        update(form, roi, panel(form, roi, computed="money_1 / nothing",
                                               show_field="ghost", show_values=""))
     assert set(refused.value.errors) == {"computed", "show_field", "show_values"}
-    builder.update_field(form, roi, panel(form, roi, computed="money_1 * integer_1",
+    update(form, roi, panel(form, roi, computed="money_1 * integer_1",
                                           show_field="yesno_1", show_values="true"))
     entry = form["layout"]["fields"]["computed_1"]
     assert entry["computed"] == "money_1 * integer_1"
@@ -159,18 +160,18 @@ def test_a_record_link_names_the_form_it_links_at_the_top_and_inside_a_table() -
     form = expense_claim()
     supplier = builder.add_field(form, "record")
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, supplier, panel(form, supplier))
+        update(form, supplier, panel(form, supplier))
     assert set(refused.value.errors) == {"record_form"}
-    builder.update_field(form, supplier, panel(form, supplier, record_form="change_request"))
+    update(form, supplier, panel(form, supplier, record_form="change_request"))
     inside = builder.add_field(form, "record", into=("lines",))
-    builder.update_field(form, inside, panel(form, inside, record_form="change_request"))
+    update(form, inside, panel(form, inside, record_form="change_request"))
     assert form["layout"]["fields"]["record_1"] == {
         "label": {"en": "Record link", "zh-CN": "关联记录"}, "widget": "record",
         "form": "change_request"}
     nested = form["schema"]["properties"]["lines"]["items"]["properties"]["record_1"]
     assert (nested["type"], nested["x-widget"], nested["x-form"]) == \
         ("integer", "record", "change_request")
-    assert builder.panel_values(form, inside)["record_form"] == "change_request"
+    assert builder_panel.panel_values(form, inside)["record_form"] == "change_request"
     check_definition(copy.deepcopy(form), "links")
 
 
@@ -179,10 +180,10 @@ def test_a_file_field_takes_its_limits_from_the_panel() -> None:
     receipts = builder.add_field(form, "file")
     assert form["schema"]["properties"]["file_1"] == {"type": "array", "items": {"type": "string"}}
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, receipts, panel(form, receipts, max_size_mb="-1",
+        update(form, receipts, panel(form, receipts, max_size_mb="-1",
                                                    accept="pdf files"))
     assert set(refused.value.errors) == {"max_size_mb", "accept"}
-    builder.update_field(form, receipts, panel(form, receipts, max_size_mb="5",
+    update(form, receipts, panel(form, receipts, max_size_mb="5",
                                                accept=".pdf, image/*", multiple=""))
     assert form["schema"]["properties"]["file_1"] == {"type": "string"}
     entry = form["layout"]["fields"]["file_1"]
@@ -201,11 +202,11 @@ def test_the_shipped_change_request_opens_in_the_builder_as_written() -> None:
     assert [n.path[0] for n in nodes] == written["layout"]["order"]
     assert {n.kind.name for n in nodes} == {"text", "textarea", "number", "integer"}
     assert nodes[0].label == "标题"
-    values = builder.panel_values(written, ("title",))
+    values = builder_panel.panel_values(written, ("title",))
     assert values["placeholder_zh"] == "用一句话描述变更"
     assert values["max_length"] == "200"
     unchanged = copy.deepcopy(written)
-    builder.update_field(unchanged, ("title",), values)
+    update(unchanged, ("title",), values)
     assert unchanged == written
 
 
@@ -214,7 +215,7 @@ def test_the_comparison_names_fields_added_removed_and_changed() -> None:
     new = copy.deepcopy(old)
     builder.remove_field(new, ("email_1",))
     builder.add_field(new, "time", into=(), after=("title",))
-    builder.update_field(new, ("category",), panel(
+    update(new, ("category",), panel(
         new, ("category",), required="", options="travel | Travel | 差旅\nhotel | Hotel | 住宿"))
     result = compare(old, new, "en")
     assert result.added == [("time_1", "Time")]

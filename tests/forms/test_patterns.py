@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from andon.errors import InvalidDefinition, InvalidSubmission
-from andon.forms import builder
+from andon.forms import builder, builder_panel
 from andon.forms.patterns import NESTED, OVERLAP, backtracking_problem
 from andon.forms.schema import check_definition
 
@@ -46,7 +46,7 @@ def test_a_definition_with_a_risky_pattern_is_refused_by_its_json_path() -> None
 def test_the_builder_refuses_a_risky_pattern_in_the_panel() -> None:
     form = builder.new_definition("codes", {"en": "Codes"})
     path = builder.add_field(form, "text")
-    values = builder.panel_values(form, path)
+    values = builder_panel.panel_values(form, path)
     with pytest.raises(InvalidSubmission) as refused:
-        builder.update_field(form, path, {**values, "pattern": r"^(\w+\s?)*$"})
+        builder_panel.update_field(form, path, {**values, "pattern": r"^(\w+\s?)*$"})
     assert refused.value.errors["pattern"].msgid == NESTED

@@ -10,7 +10,7 @@ import re
 from sqlalchemy import select
 
 from andon import catalog
-from andon.flows import designer
+from andon.flows import designer, step_panel
 from andon.flows.models import FlowInstance
 
 from .test_flow_pages import requested
@@ -33,7 +33,7 @@ def draft(client, url: str = PAGE) -> tuple[str, str]:
 def panel(auth, client, element: str, url: str = PAGE, **inputs: str):
     """Post the panel of an element with the modeller's XML, as the page does."""
     xml, revision = draft(client, url)
-    values = {**designer.view(xml, element).values, **inputs}
+    values = {**step_panel.view(xml, element).values, **inputs}
     return auth.post(f"{url}panel", {**values, "element": element, "xml": xml,
                                        "revision": revision}, headers=HX)
 
