@@ -1,13 +1,22 @@
-"""Demo data: an org unit, teams, six people and a little history."""
+"""Demo data: an org unit, teams, six people and a little history.
+
+The history: two change requests, two client projects (records of the
+``project`` form) and the delivery of the first, waiting at its build stage.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon import clock
 from andon.flows import runtime
+from andon.forms.records import create_record
 from andon.identity.accounts import create_user, ensure_group, ensure_org_unit, new_password
 from andon.identity.models import User
 
@@ -30,6 +39,7 @@ PEOPLE = [
     Person("director", "陈静 Chen Jing", ("member",), ("delivery-directors",)),
     Person("leader", "赵强 Zhao Qiang", ("leader",)),
 ]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 GROUPS = {"project-managers": "项目经理 Project managers", "engineers": "工程师 Engineers",
           "delivery-directors": "交付总监 Delivery directors"}
 
@@ -66,12 +76,91 @@ CHANGES = [
 ]
 
 
+def projects(today: date) -> list[dict[str, Any]]:
+    """Return the demo projects, their dates counted from today."""
+
+    def day(offset: int) -> str:
+        """Return the ISO date ``offset`` days from today."""
+        return (today + timedelta(days=offset)).isoformat()
+
+    return [
+        {"name": "华东电网调度平台 Grid dispatch platform", "code": "PRJ-2026-014",
+         "client": "华东电网 East China Grid", "region": "华东 East", "status": "active",
+         "project_manager": "pm", "delivery_director": "director",
+         "start_date": day(-30), "end_date": day(120),
+         "contract_value": 2400000, "budget_amount": 1500000, "cost_to_date": 420000,
+         "milestones": [
+             {"milestone": "需求确认 Requirements signed off", "due_date": day(-5),
+              "amount": 480000,
+              "acceptance_criteria": "需求规格说明书客户签字 SRS signed by the customer",
+              "status": "done"},
+             {"milestone": "上线试运行 Go-live", "due_date": day(90), "amount": 1200000,
+              "acceptance_criteria": "试运行30天无一级故障 30 days without a severity-1 incident",
+              "status": "open"},
+             {"milestone": "终验 Final acceptance", "due_date": day(120), "amount": 720000,
+              "acceptance_criteria": "终验报告客户签字 Final report signed", "status": "open"}],
+         "effort": [
+             {"role": "项目经理 Project manager", "budget_days": 100, "actual_days": 30,
+              "day_rate": 2500},
+             {"role": "开发 Developer", "budget_days": 400, "actual_days": 110, "day_rate": 2000},
+             {"role": "测试 Tester", "budget_days": 120, "actual_days": 10, "day_rate": 1600}],
+         "team": [{"member": "pm", "role": "项目经理 Project manager", "allocation": 100},
+                  {"member": "engineer1", "role": "技术负责人 Tech lead", "allocation": 100},
+                  {"member": "engineer2", "role": "测试负责人 Test lead", "allocation": 50}]},
+        {"name": "苏州智慧水务 Suzhou smart water", "code": "PRJ-2026-021",
+         "client": "苏州水务集团 Suzhou Water Group", "region": "华东 East", "status": "planned",
+         "project_manager": "pm", "delivery_director": "director",
+         "start_date": day(60), "end_date": day(240),
+         "contract_value": 1800000, "budget_amount": 1100000, "cost_to_date": 0,
+         "milestones": [
+             {"milestone": "方案确认 Solution signed off", "due_date": day(100),
+              "amount": 540000, "acceptance_criteria": "方案评审通过 Solution review passed",
+              "status": "open"}],
+         "team": [{"member": "engineer2", "role": "技术负责人 Tech lead", "allocation": 80}]},
+    ]
+
+
+STAGES = [  # the delivery's first stages, each completed by its owner (sign-offs dated today)
+    ("pm", {"summary": "启动会已召开，范围、计划和沟通机制已确认 Kickoff held; scope, plan "
+                       "and reporting agreed",
+            "next_steps": "需求调研 Requirements workshops", "days_spent": "3"}),
+    ("pm", {"summary": "需求规格说明书和总体方案 SRS and solution design",
+            "signoff_result": "accepted", "signed_by": "刘洋 Liu Yang",
+            "signer_title": "信息中心主任 Head of IT",
+            "customer_comments": "同意按此方案实施 Agreed"}),
+    ("engineer1", {"summary": "工作分解：42个工作包，480人天 WBS: 42 work packages, "
+                              "480 man-days",
+                   "issues": "接口文档待客户提供 Interface specs still due from the customer",
+                   "days_spent": "4"}),
+]
+
+
 def seed_history(session: Session) -> int:
-    """Start two change requests and approve the large one once; return how many."""
+    """Start two change requests, approve the large one once, and start a delivery.
+
+    Return how many instances were started.
+    """
     users = {u.username: u for u in session.scalars(select(User))}
     instances = [runtime.start_instance(session, "change_request", users[who], dict(form))
                  for who, form in CHANGES]
     review = next(t for t in instances[1].tasks if t.state == "open")
     runtime.complete_task(session, review.id, users["pm"],
                           {"decision": "approve", "comment": "范围清楚 Scope is clear"})
-    return len(instances)
+    return len(instances) + seed_delivery(session, users)
+
+
+def seed_delivery(session: Session, users: dict[str, User]) -> int:
+    """Create the demo projects and take the first one's delivery to its build stage."""
+    today = clock.now().astimezone(SHANGHAI).date()
+    records = [create_record(session, "project", project, users["pm"])
+               for project in projects(today)]
+    delivery = runtime.start_instance(session, "project_delivery", users["pm"], {
+        "title": "交付 Delivery: 华东电网调度平台 Grid dispatch platform",
+        "project": str(records[0].id), "delivery_director": "director",
+        "tech_lead": "engineer1", "test_lead": "engineer2",
+        "planned_acceptance": (today + timedelta(days=120)).isoformat()})
+    for owner, form in STAGES:
+        task = next(t for t in delivery.tasks if t.state == "open")
+        signed = {"signed_on": today.isoformat()} if "signoff_result" in form else {}
+        runtime.complete_task(session, task.id, users[owner], {**form, **signed})
+    return 1

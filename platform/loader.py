@@ -1,7 +1,9 @@
 """Load definition files from a folder: calendars, taxonomies, forms, flows, then reports.
 
 Each file loads in its own savepoint: a bad file is reported with its problems
-and leaves nothing behind, while the good ones load.
+and leaves nothing behind, while the good ones load. Files of one kind that
+fail are tried again after the others of their kind, so a form may refer to
+a form whose file sorts after it.
 """
 
 from __future__ import annotations
@@ -91,9 +93,28 @@ def load_folder(session: Session, folder: Path, user_id: int | None = None) -> l
         raise InvalidDefinition(N_("%(file)s is not a folder."), file=str(folder))
     results = []
     for kind, pattern, deploy in KINDS:
-        for path in sorted(folder.rglob(pattern)):
-            results.append(_load_one(session, kind, path, deploy, user_id))
+        results += _load_kind(session, kind, sorted(folder.rglob(pattern)), deploy, user_id)
     return results
+
+
+def _load_kind(session: Session, kind: str, paths: list[Path], deploy: Deployer,
+               user_id: int | None) -> list[Loaded]:
+    """Load the files of one kind in passes, in path order within each pass.
+
+    A file may need another of its kind loaded first (a form whose record field
+    names ``project`` before ``project.json``): the files that failed are tried
+    again as long as a pass loads something, and each keeps its last result.
+    """
+    done: dict[Path, Loaded] = {}
+    pending = paths
+    while pending:
+        for path in pending:
+            done[path] = _load_one(session, kind, path, deploy, user_id)
+        failed = [path for path in pending if done[path].error is not None]
+        if len(failed) == len(pending):
+            break
+        pending = failed
+    return [done[path] for path in paths]
 
 
 def _load_one(session: Session, kind: str, path: Path, deploy: Deployer,

@@ -88,7 +88,23 @@ def test_load_reports_each_bad_file_and_loads_the_good_ones(session, staff, fold
     assert "bad.json: $.measures" in str(results["bad.json"].error)
     assert results["change_request.json"].created and results["change_request.json"].error is None
     kinds = {v.definition.kind for v in catalog.all_versions(session)}
-    assert kinds == {"calendar", "form", "report", "taxonomy"}  # the flow loaded nothing
+    assert kinds == {"calendar", "flow", "form", "report", "taxonomy"}
+    flows = {v.definition.key for v in catalog.all_versions(session) if v.definition.kind == "flow"}
+    assert flows == {"project_delivery"}  # the broken change request loaded nothing
+
+
+def test_a_form_may_refer_to_a_form_whose_file_comes_later(session, staff, folder):
+    project = folder / "forms" / "project.json"
+    project.rename(folder / "forms" / "zz_project.json")  # after every form naming it
+    (folder / "forms" / "aa_ghost.json").write_text(
+        (folder / "forms" / "stage_report.json").read_text()
+        .replace('"stage_report"', '"ghost"').replace('"form": "project"', '"form": "nothing"'))
+    results = {item.path.name: item for item in load_folder(session, folder)}
+    assert results["customer_signoff.json"].error is None
+    assert results["delivery_start.json"].created and results["zz_project.json"].created
+    assert "There is no form named 'nothing'" in str(results["aa_ghost.json"].error)
+    assert [r.path.name for r in results.values() if r.kind == "form"] == sorted(
+        p.name for p in (folder / "forms").glob("*.json"))  # reported in file order
 
 
 def test_load_makes_a_new_version_only_when_a_file_changes(session, staff, folder):
@@ -111,7 +127,8 @@ def test_load_refuses_entities_and_names_the_file(session, staff, folder):
     text = flow.read_text()
     flow.write_text(text.replace('<?xml version="1.0" encoding="UTF-8"?>',
                                  '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "aaaa">]>', 1))
-    (result,) = [r for r in load_folder(session, folder) if r.kind == "flow"]
+    (result,) = [r for r in load_folder(session, folder)
+                 if r.path.name == "change_request.bpmn"]
     assert "change_request.bpmn" in str(result.error) and "DOCTYPE" in str(result.error)
 
 
@@ -132,7 +149,8 @@ def test_load_refuses_owner_rules_naming_unknown_groups(session, staff, folder):
     flow = folder / "flows" / "change_request.bpmn"
     flow.write_text(flow.read_text().replace('value="group:project-managers"',
                                              'value="group:nobody"'))
-    (result,) = [r for r in load_folder(session, folder) if r.kind == "flow"]
+    (result,) = [r for r in load_folder(session, folder)
+                 if r.path.name == "change_request.bpmn"]
     assert "change_request.bpmn: pm_review: no group with the key or name 'nobody'" in str(
         result.error)
 

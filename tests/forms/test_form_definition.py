@@ -29,7 +29,8 @@ def paths_of(data: dict) -> list[str]:
     return [path for path, _ in problems_of(data)]
 
 
-@pytest.mark.parametrize("name", ["change_request", "change_review"])
+@pytest.mark.parametrize("name", ["change_request", "change_review", "project", "delivery_start",
+                                  "stage_report", "customer_signoff"])
 def test_shipped_definitions_pass_and_label_every_field_in_both_languages(name):
     spec = check_definition(load(name), f"{name}.json")
     assert isinstance(spec, FormSpec)
