@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from .conftest import follow
 from .test_change_approval import login, logout
 
-BEFORE = "更换日志平台 Replace the log platform"
-AFTER = "扩容存储 Add storage"
+BEFORE = "一期交付 Phase one delivery"
+AFTER = "二期交付 Phase two delivery"
 # The screen point in the middle of a connection's longest segment.
 MIDDLE = """id => {
   const modeler = window.andonModeler, canvas = modeler.get('canvas');
@@ -28,13 +28,15 @@ MIDDLE = """id => {
 }"""
 
 
-def request_change(page: Page, title: str) -> str:
-    """Submit a change request as the signed-in person; return the instance's address."""
+def start_delivery(page: Page, title: str) -> str:
+    """Start a project delivery as the signed-in project manager; return the instance address."""
     follow(page, page.locator("header nav").get_by_role("link", name="Start", exact=True))
-    follow(page, page.get_by_role("link", name="Change request"))
-    for name, value in {"title": title, "project": "PRJ-77", "reason": "Growth",
-                        "effort_days": "4", "customer_contact": "Liu Yang"}.items():
-        page.locator(f"#input-{name}").fill(value)
+    follow(page, page.get_by_role("link", name="Project delivery"))
+    page.locator("#input-title").fill(title)
+    page.locator("#input-project").fill("1")  # the record number, as typed without a search
+    page.locator("#input-delivery_director").select_option("director")
+    page.locator("#input-tech_lead").select_option("engineer1")
+    page.locator("#input-test_lead").select_option("engineer2")
     page.get_by_role("button", name="Submit").click()
     expect(page).to_have_url(re.compile(r"/instances/\d+$"))
     return page.url
@@ -52,20 +54,20 @@ def test_an_approval_step_is_inserted_published_and_reached_by_new_work_only(
         shot: Callable[[Page, str], Path]) -> None:
     """The issue's walk: insert, configure, publish; old work stays on its version."""
     page.goto(server)
-    login(page, "engineer1", passwords["engineer1"])
-    old_instance = request_change(page, BEFORE)
+    login(page, "pm", passwords["pm"])
+    old_instance = start_delivery(page, BEFORE)
     logout(page)
 
-    # The administrator opens the shipped change request flow in the designer.
+    # The administrator opens the shipped project delivery flow in the designer.
     login(page, "admin", passwords["admin"])
     follow(page, page.locator("header nav").get_by_role("link", name="Admin"))
     follow(page, page.get_by_role("link", name="Model and change flows in the flow designer"))
-    follow(page, page.get_by_role("link", name="Change request"))
+    follow(page, page.get_by_role("link", name="Project delivery"))
     expect(page.locator("#designer[data-ready]")).to_have_count(1)
     expect(page.locator("#designer-problems")).to_contain_text("No problems")
 
     # A task from the palette, dropped on the path between two steps, splits it.
-    target = page.evaluate(MIDDLE, "to_pm_review")
+    target = page.evaluate(MIDDLE, "to_kickoff")
     entry = page.locator(".djs-palette .entry[data-action='create.task']").bounding_box()
     assert entry is not None
     page.mouse.move(entry["x"] + entry["width"] / 2, entry["y"] + entry["height"] / 2)
@@ -82,7 +84,7 @@ def test_an_approval_step_is_inserted_published_and_reached_by_new_work_only(
     around = page.evaluate("id => { const e = window.andonModeler.get('elementRegistry')"
                            ".get(id); return [e.incoming[0].source.id, e.outgoing[0].target.id]"
                            "; }", new)
-    assert around == ["submit", "pm_review"]
+    assert around == ["start_delivery", "kickoff"]
 
     # The side panel makes it a user task with a form, an owner and 2 working days.
     expect(page.locator("#designer-panel h2")).to_contain_text("Change request approval")
@@ -103,7 +105,8 @@ def test_an_approval_step_is_inserted_published_and_reached_by_new_work_only(
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(page).to_have_url(re.compile(r"/publish$"))
     expect(page.locator(".diff-added")).to_contain_text("Change request approval")
-    expect(page.locator("table.impact")).to_contain_text("Project manager review")
+    expect(page.locator("table.impact")).to_contain_text("Kickoff")
+    expect(page.locator("table.impact")).to_contain_text("Build")  # the demo's delivery
     shot(page, "publish-review")
     page.get_by_role("button", name=re.compile(r"^Publish version \d+$")).click()
     expect(page).to_have_url(re.compile(r"/versions$"))
@@ -111,16 +114,16 @@ def test_an_approval_step_is_inserted_published_and_reached_by_new_work_only(
     logout(page)
 
     # New work reaches the new step, in the project managers' inbox, with its due time.
-    login(page, "engineer1", passwords["engineer1"])
-    request_change(page, AFTER)
-    logout(page)
     login(page, "pm", passwords["pm"])
+    start_delivery(page, AFTER)
+    follow(page, page.locator("header nav").get_by_role("link", name=re.compile("^Inbox")))
     new_row = page.locator("table.list tbody tr").filter(has_text=AFTER)
     expect(new_row.get_by_role("link", name="Change request approval")).to_be_visible()
     expect(new_row.locator(".deadline")).to_contain_text("On track")
+    expect(new_row.locator(".deadline-cell")).to_contain_text("due ")
     old_row = page.locator("table.list tbody tr").filter(has_text=BEFORE)
-    expect(old_row.get_by_role("link", name="Project manager review")).to_be_visible()
+    expect(old_row.get_by_role("link", name="Kickoff")).to_be_visible()
     shot(page, "inbox-pm")
     page.goto(old_instance)
-    expect(page.locator("main")).to_contain_text("Project manager review")
+    expect(page.locator("main")).to_contain_text("Kickoff")
     expect(page.locator("main")).not_to_contain_text("Change request approval")
