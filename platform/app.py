@@ -27,6 +27,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=config.secure_cookies,
         REMEMBER_COOKIE_SECURE=config.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Only a request that changes the session sends its cookie back. Otherwise a badge
+        # refresh still in flight when someone signs out answers with the old cookie and
+        # signs them in again (the session lives 12 hours from its last change).
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_TIMEZONE=config.timezone,

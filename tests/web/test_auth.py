@@ -76,6 +76,19 @@ def test_sign_out_ends_the_session(client, auth):
     assert client.get("/inbox/").status_code == 302
 
 
+def test_a_request_in_flight_at_sign_out_does_not_sign_the_user_in_again(app, auth):
+    auth.login("pm")
+    other_tab = app.test_client()  # the same browser: a badge refresh sent before signing out
+    with auth.client.session_transaction() as before:
+        with other_tab.session_transaction() as copied:
+            copied.update(before)
+    auth.post("/auth/logout")
+    late = other_tab.get("/inbox/count", headers={"HX-Request": "true"})
+    assert late.status_code == 200
+    assert "Set-Cookie" not in late.headers  # so the browser keeps the signed-out cookie
+    assert auth.client.get("/inbox/").status_code == 302
+
+
 def test_a_post_after_the_session_ended_changes_nothing(client, auth, session):
     auth.login("engineer1")
     token = auth.csrf()
