@@ -37,10 +37,15 @@
     document.getElementById("designer-conflict").innerHTML = html;
   }
 
+  // Panel loads run one after another, so an older answer never replaces a newer one.
+  let panelQueue = Promise.resolve();
   function showPanel(elementId) {
     selected = elementId || "";
     const url = root.dataset.panelUrl + "?element=" + encodeURIComponent(selected);
-    return htmx.ajax("GET", url, { target: "#designer-panel", swap: "innerHTML" });
+    panelQueue = panelQueue.then(function () {
+      return htmx.ajax("GET", url, { target: "#designer-panel", swap: "innerHTML" });
+    }, function () { return null; });
+    return panelQueue;
   }
 
   function start(Modeler) {
@@ -106,15 +111,13 @@
       saving = saving.then(function () {
         if (!root.dataset.pending) return null;
         delete root.dataset.pending;
+        const refresh = stalePanel;  // the selected element changed on the canvas (renamed)
+        stalePanel = false;  // a change from now on is for the next save to show
         return modeler.saveXML({ format: true }).then(function (result) {
           xml = result.xml;
           return save();
         }).then(function () {
-          if (stalePanel && !importing) {  // the selected element changed on the canvas
-            stalePanel = false;
-            return showPanel(selected);
-          }
-          return null;
+          return refresh && !importing ? showPanel(selected) : null;
         });
       });
       return saving;
