@@ -13,7 +13,8 @@ from typing import Any
 
 from andon.reports.compiler import Result, ResultColumn
 
-Link = Callable[[Mapping[str, str]], str]
+#: from a row's group values and the measure clicked to its drill-down page
+Link = Callable[[Mapping[str, str], str], str]
 EMPTY = ""
 
 
@@ -57,7 +58,7 @@ def chart(result: Result, visualisation: Mapping[str, Any], link: Link,
 
     def item(row: tuple[Any, ...], column: ResultColumn) -> dict[str, Any]:
         return {"value": _shown(column, row[index[column.key]]),
-                "drill": link(group_values(result, row))}
+                "drill": link(group_values(result, row), column.key)}
     if kind == "kpi":
         return _kpi(result, chosen[0], index, label)
     if kind == "pie":
@@ -105,7 +106,7 @@ def _stacked(result: Result, column: ResultColumn, index: dict[str, int], link: 
             row = cells.get((category, stack))
             data.append(None if row is None else {
                 "value": _shown(column, row[index[column.key]]),
-                "drill": link(group_values(result, row))})
+                "drill": link(group_values(result, row), column.key)})
         series.append({"type": "bar", "stack": "total", "name": stack, "data": data})
     return _axes(categories, series, [column])
 

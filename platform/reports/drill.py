@@ -60,16 +60,18 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
     source = dataset(spec.body["dataset"], locale, session)
     assert source is not None
     where = where_clauses(session, spec, source, scope)
+    chosen = next((m for m in spec.body["measures"] if m["key"] == measure), None)
     for key, name, unit in spec.groups:
         if key not in group:
             raise InvalidDefinition(N_("Choose a value for %(field)s."), field=key)
+        if unit and chosen is not None and "bucket_on" in chosen:
+            name = chosen["bucket_on"]  # e.g. the tasks completed on the day, not created
         column = group_column(source, name, unit)
         value = group[key]
         if value == EMPTY:
             where.append(column.is_(None))
         else:
             where.append(column == _typed(source, name, unit, value))
-    chosen = next((m for m in spec.body["measures"] if m["key"] == measure), None)
     if chosen is not None:
         where.append(conditions_sql(source, [*chosen.get("denominator", []),
                                              *chosen.get("where", [])]))

@@ -49,8 +49,8 @@ def _run(spec: ReportSpec) -> tuple[Result | None, dict[str, Any]]:
 
 def _drill_link(key: str, values: Mapping[str, str]) -> Any:
     """Return a function from a row's group values to its drill-down page."""
-    def link(group: Mapping[str, str]) -> str:
-        return url_for("reports.drill_page", key=key, **values,
+    def link(group: Mapping[str, str], measure: str) -> str:
+        return url_for("reports.drill_page", key=key, m=measure, **values,
                        **{GROUP + k: v for k, v in group.items()})
     return link
 

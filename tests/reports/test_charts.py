@@ -21,8 +21,9 @@ def drawn(session, key, **visualisation):
         body["visualisation"] = visualisation
     spec = check_definition(body, "r.json", session)
     result = run_report(session, spec, "en", str, Scope())
-    return chart(result, spec.body["visualisation"],
-                 lambda group: "drill?" + "&".join(f"{k}={v}" for k, v in group.items()), WORDS)
+    def link(group, measure):
+        return "drill?" + "&".join(f"{k}={v}" for k, v in group.items()) + f"#{measure}"
+    return chart(result, spec.body["visualisation"], link, WORDS)
 
 
 def test_bar_plots_rates_as_percentages_with_the_target_marked(session, report_rows):
@@ -32,7 +33,8 @@ def test_bar_plots_rates_as_percentages_with_the_target_marked(session, report_r
                                        "Change request / Describe the change"]
     bars = option["series"][0]
     assert [d["value"] for d in bars["data"]] == [50.0, 100.0, None]
-    assert bars["data"][0]["drill"] == "drill?flow=Change request&step=Project manager review"
+    assert bars["data"][0]["drill"] == (
+        "drill?flow=Change request&step=Project manager review#on_time_rate")
     assert bars["markLine"]["data"][0]["yAxis"] == 90.0
 
 
@@ -54,7 +56,7 @@ def test_stacked_bar_stacks_the_second_grouping(session, report_rows):
     assert {s["name"]: [d and d["value"] for d in s["data"]] for s in option["series"]} == {
         "Delivery director approval": [1, None], "Project manager review": [None, 1]}
     assert option["series"][1]["data"][1]["drill"] == \
-        "drill?assignee=&step=Project manager review"
+        "drill?assignee=&step=Project manager review#open_tasks"
 
 
 def test_pie_and_line(session, report_rows):
@@ -62,7 +64,7 @@ def test_pie_and_line(session, report_rows):
     assert [(d["name"], d["value"]) for d in pie["data"]] == [("1", 1), ("2", 1)]
     line = drawn(session, "cycle_time_by_flow", type="line", measures=["median"])
     assert line["series"] == [{"type": "line", "name": "Median (hours)", "data": [
-        {"value": 72.0, "drill": "drill?flow=Change request"}]}]
+        {"value": 72.0, "drill": "drill?flow=Change request#median"}]}]
 
 
 @pytest.mark.parametrize(("target", "met"), [(0.9, False), (0.5, True)])
@@ -70,6 +72,6 @@ def test_kpi_card_has_value_target_and_trend(session, report_rows, target, met):
     body = json.loads(Path("definitions/reports/on_time_rate_trend.json").read_text())
     body["measures"][0]["target"]["value"] = target
     spec = check_definition(body, "r.json", session)
-    kpi = chart(run_report(session, spec, "en", str), body["visualisation"], str, WORDS)
+    kpi = chart(run_report(session, spec, "en", str), body["visualisation"], max, WORDS)
     assert kpi == {"kpi": True, "label": "On-time rate", "type": "rate", "value": 66.7,
                    "target": target * 100, "met": met, "trend": [("2026-01", 66.7)]}

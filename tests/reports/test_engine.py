@@ -179,6 +179,14 @@ def test_drill_down_lists_the_rows_behind_a_number(session, report_rows):
     assert states == ["Completed", "Completed", "Open"]
 
 
+def test_drill_down_of_a_burndown_lists_tasks_done_that_day(session, report_rows):
+    spec = check_definition(shipped("task_burndown"), "r.json", session)
+    done = drill(session, spec, "en", str, {"created_at_day": "2026-01-13"}, "done")
+    assert [r.id for r in done.rows] == [report_rows["B"].tasks[2].id]
+    added = drill(session, spec, "en", str, {"created_at_day": "2026-01-12"}, "added")
+    assert [r.id for r in added.rows] == [report_rows["B"].tasks[2].id]
+
+
 def test_drill_down_by_a_bucket_and_an_empty_group(session, report_rows):
     spec = check_definition(shipped("overdue_tasks_by_owner"), "r.json", session)
     unclaimed = drill(session, spec, "en", str, {"assignee": ""})
