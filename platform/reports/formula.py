@@ -24,7 +24,7 @@ AGGREGATE_TEXT = {
     "sum": N_("total %(what)s"), "avg": N_("average %(what)s"),
     "min": N_("smallest %(what)s"), "max": N_("largest %(what)s"),
     "min datetime": N_("earliest %(what)s"), "max datetime": N_("latest %(what)s"),
-    "percentile": N_("the %(p)sth percentile of %(what)s"),
+    "percentile": N_("percentile %(p)s of %(what)s"),
 }
 OPERATOR_TEXT = {
     "eq": N_("is"), "ne": N_("is not"), "lt": N_("is below"), "le": N_("is at most"),
