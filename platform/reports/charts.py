@@ -86,7 +86,8 @@ def _axes(categories: list[str], series: list[dict[str, Any]],
     if marks and series:
         series[0]["markLine"] = {"symbol": "none", "data": marks}
     return {"tooltip": {"trigger": "axis"}, "legend": {"type": "scroll"},
-            "xAxis": {"type": "category", "data": categories},
+            "xAxis": {"type": "category", "data": categories,
+                      "axisLabel": {"interval": 0, "width": 140, "overflow": "break"}},
             "yAxis": {"type": "value", **({"max": 100, "name": "%"} if percent else {})},
             "series": series}
 

@@ -67,11 +67,12 @@ def formula(spec: ReportSpec, locale: str, translate: Translate,
 
 
 def _parameter_field(source: Dataset, parameter: dict[str, Any], translate: Translate) -> str:
-    """Return the label of the field a parameter narrows."""
-    from andon.reports.definition import PARAMETER_FIELDS
+    """Return what a parameter narrows: a date range's field, else the parameter's name."""
+    from andon.reports.parameters import LABELS
 
-    name = parameter.get("field") or PARAMETER_FIELDS[parameter["type"]]
-    return translate(source.fields[name].label)
+    if parameter["type"] != "date_range":
+        return translate(LABELS[parameter["type"]])
+    return translate(source.fields[parameter["field"]].label)
 
 
 def _target_text(measure: dict[str, Any], locale: str, translate: Translate) -> str:
@@ -97,8 +98,9 @@ def measure_text(source: Dataset, measure: dict[str, Any], locale: str,
     """Say what one measure computes, e.g. "earliest Created" or a rate's two counts."""
     agg = measure["agg"]
     if agg == "rate":
-        top = _counted(source, [*measure.get("denominator", []), *measure.get("where", []),
-                                *measure["numerator"]], locale, translate)
+        # the numerator only ever counts rows of the denominator; saying so twice reads badly
+        top = _counted(source, [*measure.get("where", []), *measure["numerator"]], locale,
+                       translate)
         bottom = _counted(source, measure.get("denominator", []), locale, translate)
         return translate(N_("%(top)s divided by %(bottom)s")) % {"top": top, "bottom": bottom}
     what = source.fields[measure["field"]] if "field" in measure else None

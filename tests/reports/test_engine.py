@@ -136,9 +136,11 @@ def test_kpi_target_and_trend_by_month(session, report_rows):
     assert result.rows == [("2026-01", 0.666667, 3)]
     assert result.columns[1].target == 0.9 and result.columns[1].type == "rate"
     lines = formula(spec, "en", str)
-    assert lines[0] == ("On-time rate = number of Tasks where Completed on time is not empty "
-                        "and Completed on time is yes divided by number of Tasks where "
-                        "Completed on time is not empty")
+    assert lines[0] == ("On-time rate = number of Tasks where Completed on time is yes "
+                        "divided by number of Tasks where Completed on time is not empty")
+    assert lines[2] == ("Only where: Task state is Completed, Completed within the period "
+                        "the reader chooses, Flow as the reader chooses, Project as the "
+                        "reader chooses, and Org unit as the reader chooses")
     assert "Completed by month" in lines[-2]
     assert lines[-1] == "Target for On-time rate: at least 90%"
 
