@@ -2,7 +2,8 @@
 
 The rule, the same for charts, tables, drill-downs and exports:
 
-- admins and leaders see every row;
+- admins and leaders see every row (of a form's records: if the form lets them list its
+  records, see the last point);
 - everyone else sees the rows of their own org unit (a task or instance
   belongs to the org unit of the person who started the instance, a record to
   its creator's), the instances they started, the instances on which they hold
@@ -33,10 +34,10 @@ def sees_all(user: User) -> bool:
 
 def visible(session: Session, source: Dataset, user: User) -> ColumnElement[bool] | None:
     """Return the condition that keeps the rows the reader may see; None for all rows."""
-    if sees_all(user):
-        return None
     if source.form_key is not None and not _may_read_form(session, source.form_key, user):
         return false()
+    if sees_all(user):
+        return None
     scope = source.scope
     ways: list[ColumnElement[bool]] = []
     if user.org_unit_id is not None:

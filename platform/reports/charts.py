@@ -148,10 +148,15 @@ def _kpi(result: Result, column: ResultColumn, index: dict[str, int],
     """Return a KPI: the latest value, its target, whether it meets it, and the trend."""
     values = [row[index[column.key]] for row in result.rows]
     latest = values[-1]
-    met = None
-    if column.target is not None and latest is not None:
-        met = latest >= column.target if column.better == "higher" else latest <= column.target
     return {"kpi": True, "label": column.label, "type": column.type,
             "value": _shown(column, latest), "target": _shown(column, column.target),
-            "met": met, "trend": [(label(row), _shown(column, v))
-                                  for row, v in zip(result.rows, values, strict=True)]}
+            "better": column.better, "met": _met(column, latest),
+            "trend": [(label(row), _shown(column, v), _met(column, v))
+                      for row, v in zip(result.rows, values, strict=True)]}
+
+
+def _met(column: ResultColumn, value: Any) -> bool | None:
+    """Tell whether a value meets its column's target (None without a target or value)."""
+    if column.target is None or value is None:
+        return None
+    return bool(value >= column.target if column.better == "higher" else value <= column.target)

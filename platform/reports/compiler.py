@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from andon import temporal
+from andon.errors import InvalidDefinition
 from andon.forms.jsonsql import typed_param
-from andon.i18n import localize
+from andon.i18n import N_, localize
 from andon.identity.models import User
 from andon.reports import access, parameters
 from andon.reports.datasets import DataField, Dataset, dataset
-from andon.reports.definition import ReportSpec
+from andon.reports.definition import ReportSpec, dataset_problems
 from andon.reports.formula import BUCKETS
 from andon.reports.formula import formula as formula  # the 口径 lives beside the numbers
 from andon.reports.sqlfuncs import bucket
@@ -96,12 +97,25 @@ def where_clauses(session: Session | None, spec: ReportSpec, source: Dataset,
     return found
 
 
+def source_of(spec: ReportSpec, locale: str, session: Session | None) -> Dataset:
+    """Return the report's dataset, or raise if it has changed under the report.
+
+    A records report was checked against its form when it was loaded; the form may
+    since have lost the report's fields, or its published version.
+    """
+    source = dataset(spec.body["dataset"], locale, session)
+    problems = [] if source is None else dataset_problems(spec.body, session)
+    if source is None or problems:
+        raise InvalidDefinition(N_("The report %(key)s no longer fits its dataset %(dataset)s."),
+                                problems=problems, key=spec.key, dataset=spec.body["dataset"])
+    return source
+
+
 def compile_report(spec: ReportSpec, locale: str = "en", session: Session | None = None,
                    scope: Scope | None = None) -> tuple[Select[Any], Dataset]:
     """Return the query of a report, with names in the locale, and the dataset it reads."""
     body, scope = spec.body, scope or Scope()
-    source = dataset(body["dataset"], locale, session)
-    assert source is not None, "definitions are checked before they are stored"
+    source = source_of(spec, locale, session)
     groups = [group_column(source, name, unit).label(key) for key, name, unit in spec.groups]
     measures = [measure_sql(source, m).label(m["key"]) for m in body["measures"]]
     query = source.base.add_columns(*groups, *measures)

@@ -136,14 +136,14 @@ def check_definition(data: Any, filename: str, session: Session | None = None) -
                 for error in VALIDATOR.iter_errors(data)]
     if not problems:
         problems = [(f"{filename}: {path}", text)
-                    for path, text in _dataset_problems(data, session)]
+                    for path, text in dataset_problems(data, session)]
     if problems:
         raise InvalidDefinition(N_("The report definition %(file)s is not valid."),
                                 problems=problems, file=filename)
     return ReportSpec(key=data["key"], title=data["title"], body=data)
 
 
-def _dataset_problems(data: dict[str, Any], session: Session | None) -> list[tuple[str, str]]:
+def dataset_problems(data: dict[str, Any], session: Session | None) -> list[tuple[str, str]]:
     """Return problems with fields, operators and values the chosen dataset cannot take."""
     source = dataset(data["dataset"], "en", session)
     if source is None:

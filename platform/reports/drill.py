@@ -24,9 +24,10 @@ from andon.reports.compiler import (
     conditions_sql,
     group_column,
     plain_value,
+    source_of,
     where_clauses,
 )
-from andon.reports.datasets import Dataset, dataset
+from andon.reports.datasets import Dataset
 from andon.reports.definition import ReportSpec
 
 DRILL_LIMIT = 1000
@@ -57,8 +58,7 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
           limit: int = DRILL_LIMIT) -> Drill:
     """Return the underlying rows of the result row whose group values are ``group``."""
     scope = scope or Scope()
-    source = dataset(spec.body["dataset"], locale, session)
-    assert source is not None
+    source = source_of(spec, locale, session)
     where = where_clauses(session, spec, source, scope)
     chosen = next((m for m in spec.body["measures"] if m["key"] == measure), None)
     for key, name, unit in spec.groups:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext
 
 from andon import temporal
@@ -141,6 +141,6 @@ def _send(spec: ReportSpec, kind: str, headers: list[str], rows: list[list[Any]]
     if kind == "xlsx":
         return _download(exports.write_xlsx(headers, rows), XLSX_TYPE, name + ".xlsx")
     if kind != "csv":
-        return show(spec.key)
+        abort(404)
     return _download("".join(exports.write_csv(headers, rows, gettext)).encode("utf-8"),
                      "text/csv; charset=utf-8", name + ".csv")

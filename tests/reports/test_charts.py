@@ -74,4 +74,5 @@ def test_kpi_card_has_value_target_and_trend(session, report_rows, target, met):
     spec = check_definition(body, "r.json", session)
     kpi = chart(run_report(session, spec, "en", str), body["visualisation"], max, WORDS)
     assert kpi == {"kpi": True, "label": "On-time rate", "type": "rate", "value": 66.7,
-                   "target": target * 100, "met": met, "trend": [("2026-01", 66.7)]}
+                   "target": target * 100, "better": "higher", "met": met,
+                   "trend": [("2026-01", 66.7, met)]}

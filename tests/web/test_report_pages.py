@@ -87,3 +87,38 @@ def test_row_level_access_in_table_drill_and_export(client, auth, report_rows, s
     drilled = client.get("/reports/workload_per_person/drill?g.assignee=&g.step="
                          "Project+manager+review").get_data(as_text=True)
     assert f'/tasks/{hidden}"' in drilled
+
+
+def test_kpi_card_shows_value_target_and_trend(client, auth, report_rows):
+    auth.login("leader")
+    html = client.get("/reports/on_time_rate_trend").get_data(as_text=True)
+    assert 'class="card kpi missed"' in html
+    assert "66.7%" in html and "Target: 90.0%" in html and "below target" in html
+    assert "<td class=\"string\">2026-01</td>" in html  # the table of the same numbers
+    assert client.get("/reports/on_time_rate_trend/export.pdf").status_code == 404
+
+
+def test_a_records_report_whose_form_lost_its_field_says_so(client, auth, session, people,
+                                                             deploy_issue):
+    from andon import catalog
+
+    deploy_issue()
+    body = {"key": "losses", "title": {"en": "Losses", "zh-CN": "损失"},
+            "dataset": "records:issue", "group_by": ["severity"],
+            "measures": [{"key": "loss", "agg": "sum", "field": "loss",
+                          "label": {"en": "Loss", "zh-CN": "损失"}}],
+            "visualisation": {"type": "bar"}}
+    catalog.publish(session, "report", "losses", body["title"], json.dumps(body),
+                    json.dumps(body))
+    session.commit()
+    auth.login("leader")
+    assert client.get("/reports/losses").status_code == 200
+
+    def without_loss(definition):
+        del definition["schema"]["properties"]["loss"]
+        definition["layout"]["order"].remove("loss")
+        del definition["layout"]["fields"]["loss"]
+    deploy_issue(without_loss)
+    page = client.get("/reports/losses")
+    assert page.status_code == 422
+    assert "no longer fits its dataset" in page.get_data(as_text=True)
