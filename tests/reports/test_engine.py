@@ -225,3 +225,15 @@ def test_records_of_a_form_are_a_dataset(session, people, deploy_issue):
                                                 "label": {"en": "x", "zh-CN": "x"}}]},
                          "r.json", session)
     assert caught.value.problems[0][0] == "r.json: $.measures[0].field"
+
+
+def test_a_forms_record_rule_binds_reports_too(session, people, deploy_issue):
+    deploy_issue(lambda d: d["layout"].update(records={"readers": ["designer"]}))
+    create_record(session, "issue", {"title": "a", "severity": "high"}, people["admin"])
+    session.commit()
+    body = {"key": "n", "title": {"en": "N", "zh-CN": "N"}, "dataset": "records:issue",
+            "measures": [{"key": "n", "agg": "count", "label": {"en": "n", "zh-CN": "n"}}],
+            "visualisation": {"type": "table"}}
+    assert run(session, body, people["admin"]) == [(1,)]
+    assert run(session, body, people["leader"]) == [(0,)]  # a leader, but not a reader
+    assert run(session, body, people["engineer1"]) == [(0,)]

@@ -122,3 +122,12 @@ def test_a_records_report_whose_form_lost_its_field_says_so(client, auth, sessio
     page = client.get("/reports/losses")
     assert page.status_code == 422
     assert "no longer fits its dataset" in page.get_data(as_text=True)
+
+
+def test_a_report_in_chinese(client, auth, report_rows):
+    auth.login("leader")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    page = client.get("/reports/on_time_rate_trend")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "按月按时完成率" in html and "按时完成率 = " in html
