@@ -46,14 +46,17 @@ class Parameter:
     values: dict[str, str]
 
 
-def declared(spec: ReportSpec, raw: Mapping[str, str], today: date | None = None
-             ) -> list[Parameter]:
-    """Return the report's parameters with the reader's values, or each one's default."""
+def declared(spec: ReportSpec, raw: Mapping[str, str], today: date | None = None,
+             locale: str = "en") -> list[Parameter]:
+    """Return the report's parameters with the reader's values, or each one's default.
+
+    A parameter's label is the definition's, in the locale, else a msgid to translate.
+    """
     today = today or temporal.today()
     found = []
     for item in spec.body.get("parameters", []):
         kind, key = item["type"], item["key"]
-        label = localize(item["label"], "en") if "label" in item else LABELS[kind]
+        label = localize(item["label"], locale) if "label" in item else LABELS[kind]
         field = item.get("field") or PARAMETER_FIELDS[kind]
         if kind == "date_range":
             names = (f"{key}_from", f"{key}_to")

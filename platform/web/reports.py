@@ -65,7 +65,7 @@ def show(key: str) -> Any:
     link = _drill_link(key, values)
     words = {"none": gettext("(none)"), "remaining": gettext("Remaining")}
     shown = charts.chart(result, spec.body["visualisation"], link, words) if result else None
-    declared = parameters.declared(spec, values)
+    declared = parameters.declared(spec, values, locale=locale_code())
     return render_template(
         "reports/show.html", spec=spec, result=result, chart=shown, errors=errors,
         parameters=declared, choices=parameters.choices(session, spec, locale_code()),

@@ -131,3 +131,9 @@ def test_a_report_in_chinese(client, auth, report_rows):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "按月按时完成率" in html and "按时完成率 = " in html
+
+
+def test_a_report_says_who_may_open_it(client, auth, report_rows):
+    auth.login("leader")
+    html = client.get("/reports/escalations_by_level").get_data(as_text=True)
+    assert "Open to: Administrator, Leader" in html
