@@ -10,6 +10,7 @@ in Python from a second query, so SQLite and PostgreSQL give the same numbers.
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -265,14 +266,12 @@ def _with_python_measures(session: Session, spec: ReportSpec, source: Dataset, s
                                                       for m in measures]])
                 row[index] = value
     merged = [tuple(row) for row in by_key.values()]
-    for item in reversed(spec.body.get("sort", [])):
-        position = [k for k, _, _ in spec.groups].index(item["key"]) \
-            if item["key"] in [k for k, _, _ in spec.groups] \
-            else width + [m["key"] for m in measures].index(item["key"])
-        merged.sort(key=lambda row, p=position: (row[p] is None, row[p]))  # type: ignore[misc]
-        if item.get("dir") == "desc":
-            merged = [r for r in merged if r[position] is not None][::-1] + \
-                [r for r in merged if r[position] is None]
+    keys = [k for k, _, _ in spec.groups] + [m["key"] for m in measures]
+    for item in reversed(spec.body.get("sort", [])):  # stable sorts, last key first
+        at = keys.index(item["key"])
+        known = sorted((r for r in merged if r[at] is not None), key=itemgetter(at),
+                       reverse=item.get("dir") == "desc")
+        merged = known + [r for r in merged if r[at] is None]  # empty values last
     return merged[:spec.body.get("limit", 1000)]
 
 
