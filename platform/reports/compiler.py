@@ -10,11 +10,11 @@ in Python from a second query, so SQLite and PostgreSQL give the same numbers.
 from __future__ import annotations
 
 import math
-from operator import itemgetter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, and_, asc, case, desc, func, literal, null, or_, true
