@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon.catalog import DefinitionVersion
 from andon.errors import InvalidDefinition
 from andon.i18n import N_
 from andon.reports.compiler import (
@@ -31,6 +33,7 @@ from andon.reports.datasets import Dataset
 from andon.reports.definition import ReportSpec
 
 DRILL_LIMIT = 1000
+WORKING = N_("Working hours taken")
 EMPTY = ""  # how a link carries a group whose value is empty
 
 
@@ -85,7 +88,39 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
                      tuple(_shown(source, name, value, translate)
                            for name, value in zip(source.drill, row[1:], strict=True)))
             for row in found[:limit]]
+    if source.link == "task":
+        columns.append(ResultColumn("working_hours_taken", translate(WORKING), "hours"))
+        rows = _with_working_time(session, rows)
     return Drill(columns, rows, len(found) > limit)
+
+
+def _with_working_time(session: Session, rows: list[DrillRow]) -> list[DrillRow]:
+    """Add each completed task's working hours in its flow's business calendar.
+
+    Cheap here, for the few hundred rows a drill-down lists; a report's measures use
+    elapsed hours, which SQL computes on both databases (see docs/reports.md).
+    """
+    from andon.flows.deadlines import calendar_of
+    from andon.flows.models import FlowInstance, Task
+
+    query = (select(Task.id, Task.created_at, Task.completed_at, FlowInstance.version_id)
+             .join(FlowInstance, Task.instance_id == FlowInstance.id)
+             .where(Task.id.in_([row.id for row in rows])))
+    found = {task_id: (start, end, version) for task_id, start, end, version
+             in session.execute(query)}
+    calendars: dict[int, Any] = {}
+    shown = []
+    for row in rows:
+        start, end, version_id = found[row.id]
+        hours = None
+        if end is not None:
+            if version_id not in calendars:
+                calendars[version_id] = calendar_of(
+                    session, session.get_one(DefinitionVersion, version_id))
+            taken = calendars[version_id].working_time_between(start, end)
+            hours = round(taken.total_seconds() / 3600, 2)
+        shown.append(DrillRow(row.link, row.id, row.form_key, (*row.cells, hours)))
+    return shown
 
 
 def _shown(source: Dataset, name: str, value: Any, translate: Callable[[str], str]) -> Any:

@@ -237,3 +237,11 @@ def test_a_forms_record_rule_binds_reports_too(session, people, deploy_issue):
     assert run(session, body, people["admin"]) == [(1,)]
     assert run(session, body, people["leader"]) == [(0,)]  # a leader, but not a reader
     assert run(session, body, people["engineer1"]) == [(0,)]
+
+
+def test_drill_down_of_tasks_shows_working_hours_in_the_flows_calendar(session, report_rows):
+    spec = check_definition(shipped("on_time_rate_by_step"), "r.json", session)
+    found = drill(session, spec, "en", str, dict(zip(("flow", "step"), REVIEW, strict=True)))
+    assert found.columns[-1].key == "working_hours_taken"
+    # A: Monday 09:00-18:00 Shanghai is 7.5 working hours; B: Saturday to Monday 08:00, none
+    assert [row.cells[-1] for row in found.rows] == [7.5, 0.0, None]
