@@ -60,7 +60,7 @@ def chart(result: Result, visualisation: Mapping[str, Any], link: Link,
         return {"value": _shown(column, row[index[column.key]]),
                 "drill": link(group_values(result, row), column.key)}
     if kind == "kpi":
-        return _kpi(result, chosen[0], index, label)
+        return _kpi(result, chosen[0], index, label, item)
     if kind == "pie":
         return {"tooltip": {"trigger": "item"}, "legend": {"type": "scroll"},
                 "series": [{"type": "pie", "name": chosen[0].label, "radius": "65%",
@@ -144,13 +144,22 @@ def _burndown(result: Result, columns: list[ResultColumn], label: Callable[..., 
 
 
 def _kpi(result: Result, column: ResultColumn, index: dict[str, int],
-         label: Callable[..., str]) -> dict[str, Any]:
-    """Return a KPI: the latest value, its target, whether it meets it, and the trend."""
+         label: Callable[..., str], item: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """Return a KPI: the latest value, its target, whether it meets it, and the trend.
+
+    With more than one bucket the trend is also a line chart (``option``) against the
+    target.
+    """
     values = [row[index[column.key]] for row in result.rows]
-    latest = values[-1]
+    latest = next((v for v in reversed(values) if v is not None), None)  # the latest known
+    option = None
+    if len(result.rows) > 1:
+        option = _axes([label(row) for row in result.rows],
+                       [{"type": "line", "name": column.label,
+                         "data": [item(row, column) for row in result.rows]}], [column])
     return {"kpi": True, "label": column.label, "type": column.type,
             "value": _shown(column, latest), "target": _shown(column, column.target),
-            "better": column.better, "met": _met(column, latest),
+            "better": column.better, "met": _met(column, latest), "option": option,
             "trend": [(label(row), _shown(column, v), _met(column, v))
                       for row, v in zip(result.rows, values, strict=True)]}
 

@@ -74,5 +74,23 @@ def test_kpi_card_has_value_target_and_trend(session, report_rows, target, met):
     spec = check_definition(body, "r.json", session)
     kpi = chart(run_report(session, spec, "en", str), body["visualisation"], max, WORDS)
     assert kpi == {"kpi": True, "label": "On-time rate", "type": "rate", "value": 66.7,
-                   "target": target * 100, "better": "higher", "met": met,
+                   "target": target * 100, "better": "higher", "met": met, "option": None,
                    "trend": [("2026-01", 66.7, met)]}
+
+
+def test_kpi_trend_over_several_buckets_is_a_line_against_the_target(session, report_rows):
+    body = json.loads(Path("definitions/reports/on_time_rate_trend.json").read_text())
+    body["group_by"] = [{"field": "completed_at", "bucket": "week"}]
+    body["sort"] = [{"key": "completed_at_week"}]
+    spec = check_definition(body, "r.json", session)
+    kpi = chart(run_report(session, spec, "en", str), body["visualisation"],
+                lambda group, m: group["completed_at_week"], WORDS)
+    # the week of the 19th completed only a task without a due time: no rate, so the card
+    # shows the latest week that has one
+    assert kpi["trend"] == [("2026-01-05", 100.0, True), ("2026-01-12", 50.0, False),
+                            ("2026-01-19", None, None)]
+    assert kpi["value"] == 50.0 and kpi["met"] is False
+    line = kpi["option"]["series"][0]
+    assert [d["value"] for d in line["data"]] == [100.0, 50.0, None]
+    assert line["data"][1]["drill"] == "2026-01-12"
+    assert line["markLine"]["data"][0]["yAxis"] == 90.0
