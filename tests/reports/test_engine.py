@@ -245,3 +245,15 @@ def test_drill_down_of_tasks_shows_working_hours_in_the_flows_calendar(session, 
     assert found.columns[-1].key == "working_hours_taken"
     # A: Monday 09:00-18:00 Shanghai is 7.5 working hours; B: Saturday to Monday 08:00, none
     assert [row.cells[-1] for row in found.rows] == [7.5, 0.0, None]
+
+
+def test_reader_values_are_bound_never_pasted_into_sql(session, report_rows):
+    from andon.reports.compiler import compile_report
+
+    sly = "PRJ-A' OR '1'='1"
+    body = shipped("on_time_rate_by_step")
+    assert run(session, body, values={"project": sly}) == []
+    spec = check_definition(body, "r.json", session)
+    query, _ = compile_report(spec, "en", session, Scope(None, {"project": sly}))
+    compiled = query.compile()
+    assert sly not in str(compiled) and sly in compiled.params.values()
