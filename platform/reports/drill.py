@@ -3,8 +3,8 @@
 The group values of a result row (as text, the way a link carries them) become
 conditions beside the report's filters, the reader's parameters and row-level
 access, so a drill-down lists exactly the rows its number counted. Naming a
-measure adds that measure's own conditions (a rate's denominator, a count's
-``where``).
+measure adds that measure's own conditions (a rate's denominator, any other
+measure's ``where``).
 """
 
 from __future__ import annotations
@@ -76,8 +76,9 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
         else:
             where.append(column == _typed(source, name, unit, value))
     if chosen is not None:
-        where.append(conditions_sql(source, [*chosen.get("denominator", []),
-                                             *chosen.get("where", [])]))
+        own = chosen.get("denominator", []) if chosen["agg"] == "rate" \
+            else chosen.get("where", [])  # a rate lists what it divides by
+        where.append(conditions_sql(source, own))
     cells = [source.fields[name].column.label(name) for name in source.drill]
     query = (source.base.add_columns(source.row_id.label("row_id"), *cells).where(*where)
              .order_by(source.row_id).limit(limit + 1))
