@@ -63,7 +63,8 @@ SCHEMA: dict[str, Any] = {
         "filters": {**CONDITIONS, "maxItems": 50},
         "parameters": {"type": "array", "maxItems": 8, "items": {
             "type": "object", "required": ["key", "type"], "additionalProperties": False,
-            "properties": {"key": KEY, "type": {"enum": list(PARAMETERS)},
+            "properties": {"key": {**KEY, "not": {"enum": ["key", "kind", "m"]}},
+                           "type": {"enum": list(PARAMETERS)},
                            "field": {"type": "string"}, "label": TEXTS,
                            "default": {"enum": list(RANGES)}}}},
         "group_by": {"type": "array", "maxItems": 5, "items": {"oneOf": [

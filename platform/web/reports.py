@@ -33,16 +33,17 @@ def index() -> Any:
     return render_template("reports/index.html", reports=readable(db.session(), me()))
 
 
-def _values() -> dict[str, str]:
-    """Return the reader's parameter values from the query string."""
-    return {k: v for k, v in request.args.items() if not k.startswith(GROUP) and k != "m"}
+def _values(spec: ReportSpec) -> dict[str, str]:
+    """Return the reader's values of the report's declared parameters from the query string."""
+    names = {name for p in parameters.declared(spec, {}) for name in p.values}
+    return {k: v for k, v in request.args.items() if k in names}
 
 
 def _run(spec: ReportSpec) -> tuple[Result | None, dict[str, Any]]:
     """Run a report for the signed-in reader; on bad parameters return the errors instead."""
     try:
         return run_report(db.session(), spec, locale_code(), gettext,
-                          Scope(me(), _values())), {}
+                          Scope(me(), _values(spec))), {}
     except parameters.InvalidParameters as error:
         return None, {name: gettext(msgid) for name, msgid in error.errors.items()}
 
@@ -61,7 +62,7 @@ def show(key: str) -> Any:
     session = db.session()
     spec = report(session, key, me())
     result, errors = _run(spec)
-    values = _values()
+    values = _values(spec)
     link = _drill_link(key, values)
     words = {"none": gettext("(none)"), "remaining": gettext("Remaining")}
     shown = charts.chart(result, spec.body["visualisation"], link, words) if result else None
@@ -81,7 +82,7 @@ def _drilled(key: str) -> tuple[ReportSpec, Drill]:
     spec = report(session, key, me())
     group = {k[len(GROUP):]: v for k, v in request.args.items() if k.startswith(GROUP)}
     found = drill(session, spec, locale_code(), gettext, group, request.args.get("m"),
-                  Scope(me(), _values()), limit=exports.MAX_EXPORT_ROWS
+                  Scope(me(), _values(spec)), limit=exports.MAX_EXPORT_ROWS
                   if request.endpoint == "reports.drill_export" else 500)
     return spec, found
 
@@ -92,7 +93,13 @@ def drill_page(key: str) -> Any:
     spec, found = _drilled(key)
     group = {k[len(GROUP):]: v for k, v in request.args.items() if k.startswith(GROUP)}
     return render_template("reports/drill.html", spec=spec, drill=found, group=group,
-                           page_of=page_of, args=request.args.to_dict(), back=_values())
+                           page_of=page_of, args=_drill_args(spec), back=_values(spec))
+
+
+def _drill_args(spec: ReportSpec) -> dict[str, str]:
+    """Return the query a drill-down's export links carry: values, groups and measure."""
+    kept = {k: v for k, v in request.args.items() if k.startswith(GROUP) or k == "m"}
+    return {**_values(spec), **kept}
 
 
 def page_of(row: Any) -> str:

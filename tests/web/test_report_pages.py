@@ -137,3 +137,11 @@ def test_a_report_says_who_may_open_it(client, auth, report_rows):
     auth.login("leader")
     html = client.get("/reports/escalations_by_level").get_data(as_text=True)
     assert "Open to: Administrator, Leader" in html
+
+
+def test_stray_query_arguments_are_ignored(client, auth, report_rows):
+    auth.login("leader")
+    assert client.get("/reports/escalations_by_level?key=x&kind=y").status_code == 200
+    page = client.get("/reports/escalations_by_level/drill?g.escalation_level=2&kind=y&key=z")
+    assert page.status_code == 200
+    assert f'/tasks/{report_rows["C"].tasks[1].id}"' in page.get_data(as_text=True)
