@@ -79,15 +79,17 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
         own = chosen.get("denominator", []) if chosen["agg"] == "rate" \
             else chosen.get("where", [])  # a rate lists what it divides by
         where.append(conditions_sql(source, own))
-    cells = [source.fields[name].column.label(name) for name in source.drill]
+    fixed = {name for _, name, unit in spec.groups if unit is None}  # the same on every row
+    shown = [name for name in source.drill if name not in fixed]
+    cells = [source.fields[name].column.label(name) for name in shown]
     query = (source.base.add_columns(source.row_id.label("row_id"), *cells).where(*where)
              .order_by(source.row_id).limit(limit + 1))
     found = list(session.execute(query))
     columns = [ResultColumn(name, translate(source.fields[name].label),
-                            source.fields[name].type) for name in source.drill]
+                            source.fields[name].type) for name in shown]
     rows = [DrillRow(source.link, row[0], source.form_key,
                      tuple(_shown(source, name, value, translate)
-                           for name, value in zip(source.drill, row[1:], strict=True)))
+                           for name, value in zip(shown, row[1:], strict=True)))
             for row in found[:limit]]
     if source.link == "task":
         columns.append(ResultColumn("working_hours_taken", translate(WORKING), "hours"))
