@@ -73,7 +73,7 @@ def _report(session: Session, path: Path, user_id: int | None) -> tuple[
         catalog.DefinitionVersion, bool]:
     """Load one report definition file."""
     source = path.read_text(encoding="utf-8")
-    spec = check_report(parse_json(source, path.name), path.name)
+    spec = check_report(parse_json(source, path.name), path.name, session)
     return catalog.publish(session, "report", spec.key, spec.title, source, dump_report(spec),
                            user_id)
 

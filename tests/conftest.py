@@ -237,3 +237,76 @@ def chat_answer(path: str, body: Any) -> tuple[int, Any]:
 def chat_hook(loopback: Callable[..., Loopback]) -> Loopback:
     """Run a chat tool's incoming webhook stand-in on loopback for one test."""
     return loopback(chat_answer)
+
+
+#: the moment report tests read at: every task below was created before it
+REPORT_NOW = "2026-02-01T00:00:00+00:00"
+
+
+@pytest.fixture
+def report_rows(session: Session, people: dict[str, User]) -> Iterator[dict[str, Any]]:
+    """Create three change requests with known times, at REPORT_NOW on a frozen clock.
+
+    Each starts with its requester's "Describe the change" task (no due time). A (engineer1,
+    PRJ-A): review on time (9 h), director approval open, overdue, level 1, held by
+    ``outsider``. B (engineer2, PRJ-B): review 24 h late (48 h), approval on time
+    (24 h), completed after 72 h. C (``outsider`` of org unit delivery-west, PRJ-C): review
+    open, overdue, level 2. Everyone but ``outsider`` is in delivery-east.
+    """
+    from datetime import datetime
+
+    from andon import clock
+    from andon.flows import runtime
+    from andon.flows.models import Task
+    from andon.identity.accounts import create_user, ensure_org_unit
+
+    def at(text: str) -> Any:
+        return datetime.fromisoformat(text + "+00:00")
+
+    west = ensure_org_unit(session, "delivery-west", "West delivery centre")
+    outsider = create_user(session, "outsider", "Outsider", PASSWORD, ("member",))
+    outsider.org_unit = west
+    request = {"title": "T", "reason": "R", "customer_contact": "C"}
+    made = {}
+    for name, who, project, effort in (("A", people["engineer1"], "PRJ-A", "20"),
+                                       ("B", people["engineer2"], "PRJ-B", "20"),
+                                       ("C", outsider, "PRJ-C", "4")):
+        made[name] = runtime.start_instance(session, "change_request", who,
+                                            {**request, "project": project,
+                                             "effort_days": effort})
+    session.flush()
+
+    def open_task(name: str) -> Task:
+        return next(t for t in made[name].tasks if t.state == "open")
+
+    for name in ("A", "B"):
+        runtime.complete_task(session, open_task(name).id, people["pm"], {"decision": "approve"})
+    runtime.complete_task(session, open_task("B").id, people["director"],
+                          {"decision": "approve"})
+    session.flush()
+    for instance in made.values():
+        session.refresh(instance)
+    times = {  # per task in order: created, due, completed, escalation level
+        "A": [("2026-01-05T01:00", None, "2026-01-05T01:00", 0),
+              ("2026-01-05T01:00", "2026-01-06T01:00", "2026-01-05T10:00", 0),
+              ("2026-01-05T10:00", "2026-01-07T10:00", None, 1)],
+        "B": [("2026-01-10T00:00", None, "2026-01-10T00:00", 0),
+              ("2026-01-10T00:00", "2026-01-11T00:00", "2026-01-12T00:00", 0),
+              ("2026-01-12T00:00", "2026-01-14T00:00", "2026-01-13T00:00", 0)],
+        "C": [("2026-01-20T00:00", None, "2026-01-20T00:00", 0),
+              ("2026-01-20T00:00", "2026-01-21T00:00", None, 2)],
+    }
+    for name, rows in times.items():
+        for task, (created, due, completed, level) in zip(made[name].tasks, rows, strict=True):
+            task.created_at, task.escalation_level = at(created), level
+            task.due_at = at(due) if due else None
+            task.completed_at = at(completed) if completed else None
+    made["A"].tasks[2].assignee = outsider
+    for name, started, ended in (("A", "2026-01-05T01:00", None),
+                                 ("B", "2026-01-10T00:00", "2026-01-13T00:00"),
+                                 ("C", "2026-01-20T00:00", None)):
+        made[name].started_at = at(started)
+        made[name].ended_at = at(ended) if ended else None
+    session.commit()
+    with clock.frozen(datetime.fromisoformat(REPORT_NOW)):
+        yield {**made, "outsider": outsider}

@@ -1,22 +1,37 @@
 """Datasets a report can query: named, typed fields over Andon's tables.
 
 Like redash's query runners, each dataset is described by data (its fields) and
-every report gets one result shape: columns and rows.
+every report gets one result shape: columns and rows. Three kinds exist:
+``tasks``, ``instances`` and ``records:<form key>`` (a form's top-level fields,
+read from the JSON data through ``andon.forms.jsonsql``).
+
+Field types: ``string``, ``number``, ``boolean`` (computed as 1 or 0, so both
+databases agree), ``datetime``, ``date`` and ``hours`` (a duration in hours).
+Every dataset row belongs to an org unit — the org unit of the person who
+started the instance or created the record — which row-level access uses
+(see ``andon.reports.access``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 from sqlalchemy.sql import ColumnElement
 
+from andon import clock
 from andon.catalog import Definition, DefinitionVersion
 from andon.flows.models import FlowInstance, Task
-from andon.i18n import N_, normalize_locale
-from andon.identity.models import User
+from andon.forms.jsonsql import field_value
+from andon.i18n import N_, localize, normalize_locale
+from andon.identity.models import OrgUnit, User
+from andon.reports.sqlfuncs import hours_between
+
+TYPES = ("string", "number", "boolean", "datetime", "date", "hours")
+RECORDS = "records:"
 
 
 @dataclass(frozen=True)
@@ -25,19 +40,29 @@ class DataField:
 
     key: str
     label: str
-    type: str  # "string", "number", "datetime"
+    type: str
     column: ColumnElement[Any] | QueryableAttribute[Any]
     choices: dict[str, str] = field(default_factory=dict)  # stored value -> label msgid
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A base query and the fields a report may filter, group and measure."""
+    """A base query, the fields a report may filter, group and measure, and its rows' pages.
+
+    ``link`` names the page each row opens (``task``, ``instance`` or ``record``),
+    ``row_id`` its id, ``drill`` the fields a drill-down lists, and ``scope`` the
+    columns row-level access reads: the row's org unit, its instance, its creator.
+    """
 
     key: str
     label: str
     fields: dict[str, DataField]
     base: Select[Any]
+    link: str
+    row_id: ColumnElement[Any] | QueryableAttribute[Any]
+    drill: list[str]
+    scope: dict[str, Any]
+    form_key: str | None = None
 
 
 def _text(column: Any, locale: str) -> ColumnElement[Any]:
@@ -45,10 +70,17 @@ def _text(column: Any, locale: str) -> ColumnElement[Any]:
     return func.coalesce(column[normalize_locale(locale)].as_string(), column["en"].as_string())
 
 
-def _tasks(locale: str) -> Dataset:
+def _flag(condition: ColumnElement[bool], known: ColumnElement[bool]) -> ColumnElement[Any]:
+    """Return 1 where the condition holds, 0 where it does not, NULL where it is unknown."""
+    return case((and_(known, condition), 1), (known, 0), else_=None)
+
+
+def _tasks(locale: str, session: Session | None = None) -> Dataset:
     """Return the dataset of human tasks, with names in the locale."""
-    assignee = aliased(User)
-    flow = aliased(Definition)
+    assignee, starter = aliased(User), aliased(User)
+    flow, unit = aliased(Definition), aliased(OrgUnit)
+    now = clock.now()
+    done, due = Task.completed_at.is_not(None), Task.due_at.is_not(None)
     fields = [
         DataField("flow", N_("Flow"), "string", _text(DefinitionVersion.title, locale)),
         DataField("flow_key", N_("Flow key"), "string", flow.key),
@@ -58,22 +90,124 @@ def _tasks(locale: str) -> Dataset:
         DataField("state", N_("Task state"), "string", Task.state,
                   {"open": N_("Open"), "completed": N_("Completed"), "cancelled": N_("Cancelled")}),
         DataField("assignee", N_("Assignee"), "string", assignee.display_name),
+        DataField("org_unit", N_("Org unit"), "string", unit.name),
+        DataField("org_unit_key", N_("Org unit key"), "string", unit.key),
+        DataField("project", N_("Project"), "string", FlowInstance.project),
         DataField("created_at", N_("Created"), "datetime", Task.created_at),
+        DataField("due_at", N_("Due"), "datetime", Task.due_at),
         DataField("completed_at", N_("Completed"), "datetime", Task.completed_at),
+        DataField("on_time", N_("Completed on time"), "boolean",
+                  _flag(Task.completed_at <= Task.due_at, and_(done, due))),
+        DataField("overdue", N_("Overdue"), "boolean",
+                  _flag(func.coalesce(Task.completed_at, now) > Task.due_at,
+                        and_(due, Task.state != "cancelled"))),
+        DataField("escalation_level", N_("Escalation level"), "number", Task.escalation_level),
+        DataField("hours_taken", N_("Hours taken"), "hours",
+                  hours_between(Task.created_at, Task.completed_at)),
+        DataField("hours_late", N_("Hours late"), "hours",
+                  hours_between(Task.due_at, func.coalesce(Task.completed_at, now))),
         DataField("instance", N_("Instance"), "number", Task.instance_id),
     ]
     base = (select().select_from(Task)
             .join(FlowInstance, Task.instance_id == FlowInstance.id)
             .join(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
             .join(flow, DefinitionVersion.definition_id == flow.id)
+            .join(starter, FlowInstance.started_by_id == starter.id)
+            .outerjoin(unit, starter.org_unit_id == unit.id)
             .outerjoin(assignee, Task.assignee_id == assignee.id))
-    return Dataset("tasks", N_("Tasks"), {f.key: f for f in fields}, base)
+    return Dataset("tasks", N_("Tasks"), {f.key: f for f in fields}, base, "task", Task.id,
+                   ["flow", "step", "state", "assignee", "org_unit", "project", "created_at",
+                    "due_at", "completed_at", "escalation_level"],
+                   {"unit": starter.org_unit_id, "instance": FlowInstance.id,
+                    "starter": FlowInstance.started_by_id})
 
 
-DATASETS = {"tasks": _tasks}
+def _instances(locale: str, session: Session | None = None) -> Dataset:
+    """Return the dataset of flow instances, with names in the locale."""
+    starter, flow, unit = aliased(User), aliased(Definition), aliased(OrgUnit)
+    fields = [
+        DataField("flow", N_("Flow"), "string", _text(DefinitionVersion.title, locale)),
+        DataField("flow_key", N_("Flow key"), "string", flow.key),
+        DataField("flow_version", N_("Flow version"), "number", DefinitionVersion.number),
+        DataField("title", N_("Title"), "string", FlowInstance.title),
+        DataField("status", N_("Status"), "string", FlowInstance.status,
+                  {"running": N_("Running"), "suspended": N_("Suspended"),
+                   "completed": N_("Completed"), "withdrawn": N_("Withdrawn"),
+                   "failed": N_("Failed")}),
+        DataField("started_by", N_("Started by"), "string", starter.display_name),
+        DataField("org_unit", N_("Org unit"), "string", unit.name),
+        DataField("org_unit_key", N_("Org unit key"), "string", unit.key),
+        DataField("project", N_("Project"), "string", FlowInstance.project),
+        DataField("started_at", N_("Started"), "datetime", FlowInstance.started_at),
+        DataField("ended_at", N_("Ended"), "datetime", FlowInstance.ended_at),
+        DataField("cycle_hours", N_("Cycle time (hours)"), "hours",
+                  hours_between(FlowInstance.started_at, FlowInstance.ended_at)),
+    ]
+    base = (select().select_from(FlowInstance)
+            .join(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
+            .join(flow, DefinitionVersion.definition_id == flow.id)
+            .join(starter, FlowInstance.started_by_id == starter.id)
+            .outerjoin(unit, starter.org_unit_id == unit.id))
+    return Dataset("instances", N_("Flow instances"), {f.key: f for f in fields}, base,
+                   "instance", FlowInstance.id,
+                   ["title", "flow", "status", "started_by", "org_unit", "project", "started_at",
+                    "ended_at", "cycle_hours"],
+                   {"unit": starter.org_unit_id, "instance": FlowInstance.id,
+                    "starter": FlowInstance.started_by_id})
 
 
-def dataset(key: str, locale: str = "en") -> Dataset | None:
-    """Return a dataset by key with names in the locale, or None when there is none."""
+JSON_KINDS = {"number": ("number", "number"), "integer": ("number", "number"),
+              "boolean": ("text", "string")}
+
+
+def _records(form_key: str, locale: str, session: Session | None) -> Dataset | None:
+    """Return the dataset of one form's records, its top-level fields typed; None without one."""
+    from andon.forms.fields import supported
+    from andon.forms.models import Record
+    from andon.forms.record_access import published_spec
+
+    spec = published_spec(session, form_key) if session is not None else None
+    if spec is None:
+        return None
+    creator, unit = aliased(User), aliased(OrgUnit)
+    fields = [
+        DataField("created_at", N_("Created"), "datetime", Record.created_at),
+        DataField("updated_at", N_("Updated"), "datetime", Record.updated_at),
+        DataField("created_by", N_("Created by"), "string", creator.display_name),
+        DataField("org_unit", N_("Org unit"), "string", unit.name),
+        DataField("org_unit_key", N_("Org unit key"), "string", unit.key),
+    ]
+    for name, kind, prop in supported(spec):
+        if kind in ("object", "array", "checks") or name in {f.key for f in fields}:
+            continue
+        sql_kind, field_type = JSON_KINDS.get(kind, ("text", "string"))
+        if kind == "string" and prop.get("format") in ("date", "date-time"):
+            sql_kind = field_type = "date" if prop["format"] == "date" else "datetime"
+        options = spec.field_layout(name).get("options") or {}
+        choices = {str(k): localize(v, locale) for k, v in options.items()} \
+            if isinstance(options, dict) else {}
+        fields.append(DataField(name, spec.label(name, locale), field_type,
+                                field_value(Record.data, [name], sql_kind), choices))
+    base = (select().select_from(Record).join(creator, Record.created_by_id == creator.id)
+            .outerjoin(unit, creator.org_unit_id == unit.id)
+            .where(Record.form_key == form_key))
+    shown = [f.key for f in fields[5:11]] + ["created_by", "created_at"]
+    return Dataset(RECORDS + form_key, spec.title_in(locale), {f.key: f for f in fields},
+                   base, "record", Record.id, shown,
+                   {"unit": creator.org_unit_id, "creator": Record.created_by_id},
+                   form_key=form_key)
+
+
+DATASETS: dict[str, Callable[[str, Session | None], Dataset]] = {
+    "tasks": _tasks, "instances": _instances}
+
+
+def dataset(key: str, locale: str = "en", session: Session | None = None) -> Dataset | None:
+    """Return a dataset by key with names in the locale, or None when there is none.
+
+    ``records:<form key>`` needs the session, to read the form's published fields.
+    """
+    if key.startswith(RECORDS):
+        return _records(key[len(RECORDS):], locale, session)
     factory = DATASETS.get(key)
-    return factory(locale) if factory else None
+    return factory(locale, session) if factory else None

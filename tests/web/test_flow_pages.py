@@ -175,8 +175,9 @@ def test_leader_reads_open_tasks_by_step(client, auth):
     page = client.get("/reports/open_tasks_by_step").get_data(as_text=True)
     rows = re.findall(r"<tr>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
                       page, re.S)
-    assert [(flow.strip(), step.strip(), count.strip()) for flow, step, count in rows] == [
-        ("Change request", "Project manager review", "2")]
+    # a count is a link to the tasks behind it
+    assert [(flow.strip(), step.strip(), re.sub("<[^>]+>", "", count).strip())
+            for flow, step, count in rows] == [("Change request", "Project manager review", "2")]
     assert "How it is computed" in page
 
 
