@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -187,7 +188,7 @@ def draft(session: Session, kind: str, key: str) -> DefinitionDraft | None:
 
 def save_draft(session: Session, kind: str, key: str, source: str, revision: int | None,
                user_id: int | None = None) -> DefinitionDraft:
-    """Save the draft's new source; ``revision`` is the one the editor read (None: a new draft).
+    """Save the draft's new source; ``revision`` is the one the editor read (None or 0: none).
 
     Raises ``StaleDraft`` when the draft changed since (or, for a new draft, exists).
     """
@@ -198,6 +199,9 @@ def save_draft(session: Session, kind: str, key: str, source: str, revision: int
         session.flush()
     found = session.scalar(select(DefinitionDraft).where(
         DefinitionDraft.definition_id == definition.id).with_for_update())
+    if found is None and revision:
+        raise NotFound(N_("The draft you were editing was discarded or published; open the "
+                          "%(kind)s again."), kind=kind)
     if found is None:
         published_now = _published(session, definition.id)
         found = DefinitionDraft(definition=definition, source=source, revision=1,
@@ -206,12 +210,37 @@ def save_draft(session: Session, kind: str, key: str, source: str, revision: int
         session.add(found)
         session.flush()
         return found
-    if revision != found.revision:
+    if (revision or 0) != found.revision:
         raise StaleDraft(found)
     found.source, found.revision = source, found.revision + 1
     found.updated_at, found.updated_by_id = utcnow(), user_id
     session.flush()
     return found
+
+
+@dataclass(frozen=True)
+class WorkingCopy:
+    """What an editor opens: the draft, or with none the newest version (nothing saved yet).
+
+    ``revision`` is 0 when there is no draft; saving with it starts one, unless
+    someone started one meanwhile (then ``StaleDraft``).
+    """
+
+    source: str
+    revision: int
+    saved: DefinitionDraft | None
+    based_on: int | None
+
+
+def working_copy(session: Session, kind: str, key: str) -> WorkingCopy:
+    """Return the draft of a definition, or its newest version to start one from."""
+    found = draft(session, kind, key)
+    if found is not None:
+        return WorkingCopy(found.source, found.revision, found, found.based_on)
+    versions = versions_of(session, kind, key)
+    if not versions:
+        raise NotFound(N_("There is no %(kind)s named %(key)s."), kind=kind, key=key)
+    return WorkingCopy(versions[0].source, 0, None, versions[0].number)
 
 
 def discard_draft(session: Session, kind: str, key: str) -> None:

@@ -60,15 +60,9 @@ def create(session: Session, key: str, title: Mapping[str, str], template: str,
     return catalog.save_draft(session, KIND, key, new_xml(template, key, clean), None, user.id)
 
 
-def open_draft(session: Session, key: str, user: User) -> catalog.DefinitionDraft:
-    """Return the flow's draft, starting one from the newest version when there is none."""
-    saved = catalog.draft(session, KIND, key)
-    if saved is None:
-        versions = catalog.versions_of(session, KIND, key)
-        if not versions:
-            raise NotFound(N_("There is no flow named %(key)s."), key=key)
-        saved = catalog.save_draft(session, KIND, key, versions[0].source, None, user.id)
-    return saved
+def open_draft(session: Session, key: str) -> catalog.WorkingCopy:
+    """Return the flow's draft, or its newest version to start one from (saving nothing)."""
+    return catalog.working_copy(session, KIND, key)
 
 
 def edit_version(session: Session, key: str, number: int,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,12 +31,18 @@ KIND = "form"
 
 @dataclass(frozen=True)
 class Draft:
-    """A draft as the builder uses it: the parsed definition and the revision read."""
+    """What the builder edits: the parsed definition and the revision read.
+
+    With no draft saved yet, it is the newest version, ``revision`` 0 and
+    ``saved`` None: the first change starts the draft.
+    """
 
     key: str
     definition: dict[str, Any]
     revision: int
-    saved: catalog.DefinitionDraft
+    saved: catalog.DefinitionDraft | None
+    source: str
+    based_on: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,18 +107,14 @@ def create(session: Session, key: str, title: Mapping[str, str], user: User) -> 
                                                    "already."), {"key": key})},
                                 {"key": key, **{f"title_{k}": v for k, v in title.items()}})
     saved = catalog.save_draft(session, KIND, key, dumps(definition), None, user.id)
-    return Draft(key, definition, saved.revision, saved)
+    return Draft(key, definition, saved.revision, saved, saved.source)
 
 
-def open_draft(session: Session, key: str, user: User) -> Draft:
-    """Return the form's draft, starting one from the newest version if there is none."""
-    saved = catalog.draft(session, KIND, key)
-    if saved is None:
-        versions = catalog.versions_of(session, KIND, key)
-        if not versions:
-            raise NotFound(N_("There is no form named %(key)s."), key=key)
-        saved = catalog.save_draft(session, KIND, key, versions[0].source, None, user.id)
-    return Draft(key, _parsed(saved.source), saved.revision, saved)
+def open_draft(session: Session, key: str) -> Draft:
+    """Return the form's draft, or its newest version to start one from (saving nothing)."""
+    copy = catalog.working_copy(session, KIND, key)
+    return Draft(key, _parsed(copy.source), copy.revision, copy.saved, copy.source,
+                 copy.based_on)
 
 
 def _parsed(source: str) -> dict[str, Any]:
@@ -128,13 +130,13 @@ def save(session: Session, draft: Draft, definition: Mapping[str, Any], user: Us
     """Save a changed definition over the revision the editor read (``StaleDraft`` if stale)."""
     saved = catalog.save_draft(session, KIND, draft.key, dumps(definition), draft.revision,
                                user.id)
-    return Draft(draft.key, dict(definition), saved.revision, saved)
+    return Draft(draft.key, dict(definition), saved.revision, saved, saved.source,
+                 saved.based_on)
 
 
-def at_revision(session: Session, key: str, revision: int, user: User) -> Draft:
+def at_revision(session: Session, key: str, revision: int) -> Draft:
     """Return the draft as the editor read it: its current state and the revision they had."""
-    current = open_draft(session, key, user)
-    return Draft(key, current.definition, revision, current.saved)
+    return replace(open_draft(session, key), revision=revision)
 
 
 def apply_json(session: Session, draft: Draft, text: str, user: User) -> Draft:

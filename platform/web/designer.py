@@ -101,10 +101,9 @@ def import_file() -> Any:
 @bp.get("/<key>/")
 @role_required(*EDITORS)
 def edit(key: str) -> Any:
-    """Show the designer on the flow's draft."""
+    """Show the designer on the flow's draft, or on its newest version until something changes."""
     session = db.session()
-    saved = designer.open_draft(session, key, me())
-    session.commit()
+    saved = designer.open_draft(session, key)
     return render_template("designer/edit.html", key=key, draft=saved,
                            problems=designer.problems(session, key, saved.source),
                            versions=catalog.versions_of(session, designer.KIND, key),
@@ -125,8 +124,7 @@ def _title(xml: str, key: str) -> str:
 @role_required(*EDITORS)
 def draft_xml(key: str) -> Any:
     """Return the draft's BPMN (the modeller loads it; it downloads as a file too)."""
-    saved = designer.open_draft(db.session(), key, me())
-    db.session().commit()
+    saved = designer.open_draft(db.session(), key)
     answer = definitions.download(saved.source, f"{key}.bpmn", "application/xml")
     answer.headers["X-Draft-Revision"] = str(saved.revision)
     return answer
@@ -160,7 +158,7 @@ def _problems_html(key: str, xml: str) -> str:
 @role_required(*EDITORS)
 def panel(key: str) -> Any:
     """Draw the side panel for one element of the draft (the flow itself when none)."""
-    saved = designer.open_draft(db.session(), key, me())
+    saved = designer.open_draft(db.session(), key)
     element_id = request.args.get("element", "")
     return _panel(key, saved, step_panel.view(saved.source, element_id))
 
@@ -183,7 +181,7 @@ def apply_panel(key: str) -> Any:
         return render_template("designer/_conflict.html", message=stale.message), 409
     except InvalidSubmission as invalid:
         session.rollback()
-        saved = designer.open_draft(session, key, me())
+        saved = designer.open_draft(session, key)
         shown = step_panel.view(xml, element_id)
         shown.values.update({k: str(v) for k, v in request.form.items()})
         return _panel(key, saved, shown, invalid.errors), 422
@@ -308,8 +306,7 @@ def _permissions(values: dict[str, str]) -> dict[str, str]:
 def check_condition(key: str) -> Any:
     """Check a gateway condition as it is typed; answer a one-line verdict."""
     names = [name for name, _, _ in _all_fields(request.form.get("xml", "") or
-                                                 designer.open_draft(db.session(), key,
-                                                                     me()).source)]
+                                                 designer.open_draft(db.session(), key).source)]
     problem = step_panel.check_condition(request.form.get("condition", ""), names)
     return render_template("designer/_condition.html", problem=problem,
                            empty=not request.form.get("condition", "").strip(), names=names)
@@ -320,10 +317,13 @@ def check_condition(key: str) -> Any:
 def publish(key: str) -> Any:
     """Review before publishing: what changes, and the running instances that could move."""
     session = db.session()
-    saved = designer.open_draft(session, key, me())
+    saved = designer.open_draft(session, key)
     revision = definitions.posted_revision()
+    if saved.saved is None:
+        flash(gettext("Nothing changed since the published version."))
+        return redirect(url_for(".edit", key=key))
     if saved.revision != revision:
-        flash(translate(catalog.StaleDraft(saved).message), "error")
+        flash(translate(catalog.StaleDraft(saved.saved).message), "error")
         return redirect(url_for(".edit", key=key))
     if any(f.severity == "error" for f in designer.problems(session, key, saved.source)):
         flash(gettext("The flow was not published: fix the problems listed first."), "error")

@@ -62,11 +62,8 @@ def create() -> Any:
 @bp.get("/<key>/")
 @role_required(*EDITORS)
 def edit(key: str) -> Any:
-    """Show the builder on the form's draft (started from the newest version if none)."""
-    session = db.session()
-    draft = drafts.open_draft(session, key, me())
-    session.commit()
-    return _page(draft)
+    """Show the builder on the form's draft, or on its newest version until something changes."""
+    return _page(drafts.open_draft(db.session(), key))
 
 
 @bp.post("/<key>/")
@@ -75,7 +72,7 @@ def change(key: str) -> Any:
     """Apply one builder action to the draft and save it."""
     session = db.session()
     action = request.form.get("action", "")
-    draft = drafts.at_revision(session, key, definitions.posted_revision(), me())
+    draft = drafts.at_revision(session, key, definitions.posted_revision())
     selected = builder.parse_path(request.form.get("path", ""))
     definition = copy.deepcopy(draft.definition)
     try:
@@ -92,7 +89,7 @@ def change(key: str) -> Any:
         drafts.save(session, draft, definition, me())
     except catalog.StaleDraft as stale:
         session.rollback()
-        fresh = drafts.open_draft(session, key, me())
+        fresh = drafts.open_draft(session, key)
         return _page(fresh, conflict=stale), 409
     except InvalidSubmission as invalid:
         session.rollback()
@@ -146,7 +143,7 @@ def _publish(draft: drafts.Draft) -> Any:
 def _discard(draft: drafts.Draft) -> Any:
     """Throw the draft away; the published version stays as it is."""
     session = db.session()
-    if draft.saved.revision != draft.revision:
+    if draft.saved is not None and draft.saved.revision != draft.revision:
         raise catalog.StaleDraft(draft.saved)
     catalog.discard_draft(session, drafts.KIND, draft.key)
     session.commit()
@@ -185,8 +182,7 @@ def _page(draft: drafts.Draft, selected: builder.Path = (),
         panel=panel, errors=errors or {}, conflict=conflict, problems=problems,
         publishing=publish_problems is not None,
         tab="json" if typed is not None and "json" in typed else request.args.get("tab"),
-        source=typed.get("json") if typed is not None and "json" in typed
-        else draft.saved.source,
+        source=typed.get("json") if typed is not None and "json" in typed else draft.source,
         palette=builder.PALETTE, groups=builder.GROUPS, roles=ROLES,
         title=localize(definition.get("title"), locale) or draft.key,
         preview=_preview(definition, problems), taxonomies=_published(TAXONOMY),
@@ -235,7 +231,7 @@ def _published(kind: str) -> list[tuple[str, str]]:
 def try_out(key: str) -> Any:
     """Check values typed into the preview as a submission would be, saving nothing."""
     session = db.session()
-    draft = drafts.open_draft(session, key, me())
+    draft = drafts.open_draft(session, key)
     problems = drafts.problems(session, draft.definition)
     if problems:
         return _page(draft), 422

@@ -244,11 +244,11 @@ def test_drafts_keep_every_edit_refuse_stale_saves_and_publish_only_when_valid(
 
     form = expense_claim()
     draft = drafts.save(session, draft, form, editor)
-    stale = drafts.at_revision(session, "expense_claim", draft.revision - 1, other)
+    stale = drafts.at_revision(session, "expense_claim", draft.revision - 1)
     with pytest.raises(catalog.StaleDraft) as conflict:
         drafts.save(session, stale, {**form, "title": {"en": "Theirs"}}, other)
     assert conflict.value.draft.updated_by_id == editor.id
-    assert drafts.open_draft(session, "expense_claim", editor).definition == form
+    assert drafts.open_draft(session, "expense_claim").definition == form
 
     broken = copy.deepcopy(form)
     broken["schema"]["properties"]["money_1"]["minimum"] = "zero"
@@ -257,7 +257,7 @@ def test_drafts_keep_every_edit_refuse_stale_saves_and_publish_only_when_valid(
         ["$.schema.properties.money_1.minimum"]
     with pytest.raises(InvalidDefinition):
         drafts.publish(session, "expense_claim", draft.revision, editor)
-    assert drafts.open_draft(session, "expense_claim", editor).definition == broken
+    assert drafts.open_draft(session, "expense_claim").definition == broken
 
     draft = drafts.save(session, draft, form, editor)
     with pytest.raises(catalog.StaleDraft):
@@ -270,7 +270,7 @@ def test_drafts_keep_every_edit_refuse_stale_saves_and_publish_only_when_valid(
     assert (again.id, changed) == (version.id, False)
 
     # Editing again starts from the published version; the list shows both.
-    reopened = drafts.open_draft(session, "expense_claim", editor)
+    reopened = drafts.open_draft(session, "expense_claim")
     assert reopened.definition == form
     [summary] = [s for s in drafts.forms(session) if s.key == "expense_claim"]
     assert (summary.status, summary.published, summary.draft) == \

@@ -92,7 +92,9 @@ def test_publishing_moves_only_the_chosen_waiting_instances(auth, client, sessio
     second, _ = requested(auth, session, title="Second request")
     auth.login("admin")
     url = "/admin/flows/change_request/"
+    assert "No changes yet" in text(client.get(url))
     xml, revision = draft(client, url)
+    assert revision == "0" and catalog.draft(session, "flow", "change_request") is None
     renamed = xml.replace('name="Project manager review"', 'name="PM review"')
     revision = str(auth.post(f"{url}draft", {"xml": renamed, "revision": revision})
                    .json["revision"])

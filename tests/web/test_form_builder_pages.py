@@ -151,8 +151,10 @@ def test_publishing_a_broken_draft_lists_the_problems_and_keeps_the_draft(auth, 
 
 def test_versions_compare_export_retire_and_reactivate(auth, client, session, people):
     auth.login("admin")
-    page = text(client.get(f"{BUILDER}change_request/"))  # opens a draft of the shipped form
+    page = text(client.get(f"{BUILDER}change_request/"))  # the shipped form, unchanged
     assert "Project" in page and "based on version 1" in page
+    assert "No changes yet" in page and 'value="publish"' not in page
+    assert catalog.draft(session, "form", "change_request") is None  # looking saves nothing
     act_page = "/admin/forms/change_request/"
     values = panel(client, "project", act_page)
     act(auth, client, {"action": "update", "path": "project", **values,
