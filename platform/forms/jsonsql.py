@@ -112,14 +112,14 @@ class _Contains(FunctionElement[Any]):
     inherit_cache = True
 
 
-def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
+def compiled_args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
     """Return the compiled arguments of a construct."""
     return [compiler.process(arg, **kw) for arg in element.clauses]
 
 
 @compiles(_FieldValue, "sqlite")
 def _sqlite_value(element: _FieldValue, compiler: SQLCompiler, **kw: Any) -> str:
-    column, path = _args(element, compiler, **kw)
+    column, path = compiled_args(element, compiler, **kw)
     raw, json_type = f"json_extract({column}, {path})", f"json_type({column}, {path})"
     if element.kind == "number":
         return f"(CASE WHEN {json_type} IN ('integer', 'real') THEN {raw} END)"
@@ -133,7 +133,7 @@ def _sqlite_value(element: _FieldValue, compiler: SQLCompiler, **kw: Any) -> str
 
 @compiles(_FieldValue, "postgresql")
 def _postgresql_value(element: _FieldValue, compiler: SQLCompiler, **kw: Any) -> str:
-    column, path = _args(element, compiler, **kw)
+    column, path = compiled_args(element, compiler, **kw)
     raw = f"({column} #>> CAST({path} AS TEXT[]))"
     if element.kind == "number":
         node = f"({column} #> CAST({path} AS TEXT[]))"
@@ -147,28 +147,28 @@ def _postgresql_value(element: _FieldValue, compiler: SQLCompiler, **kw: Any) ->
 
 @compiles(_DateParam, "sqlite")
 def _sqlite_date(element: _DateParam, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"date({_args(element, compiler, **kw)[0]})"
+    return f"date({compiled_args(element, compiler, **kw)[0]})"
 
 
 @compiles(_DateTimeParam, "sqlite")
 def _sqlite_datetime(element: _DateTimeParam, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"datetime({_args(element, compiler, **kw)[0]})"
+    return f"datetime({compiled_args(element, compiler, **kw)[0]})"
 
 
 @compiles(_DateParam, "postgresql")
 def _postgresql_date(element: _DateParam, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({_args(element, compiler, **kw)[0]} AS DATE)"
+    return f"CAST({compiled_args(element, compiler, **kw)[0]} AS DATE)"
 
 
 @compiles(_DateTimeParam, "postgresql")
 def _postgresql_datetime(element: _DateTimeParam, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({_args(element, compiler, **kw)[0]} AS TIMESTAMPTZ)"
+    return f"CAST({compiled_args(element, compiler, **kw)[0]} AS TIMESTAMPTZ)"
 
 
 @compiles(_Contains, "sqlite")
 def _sqlite_contains(element: _Contains, compiler: SQLCompiler, **kw: Any) -> str:
     """Compare the one value in the object: SQLite has no containment operator."""
-    column, wanted = _args(element, compiler, **kw)  # a column name and a bound parameter
+    column, wanted = compiled_args(element, compiler, **kw)  # a column name and a bound parameter
     return (f"EXISTS (SELECT 1 FROM json_tree({wanted}) AS w WHERE w.atom IS NOT NULL "  # noqa: S608
             f"AND json_extract({column}, w.fullkey) IS w.atom "
             f"AND (json_type({column}, w.fullkey) = w.type OR "
@@ -178,6 +178,6 @@ def _sqlite_contains(element: _Contains, compiler: SQLCompiler, **kw: Any) -> st
 
 @compiles(_Contains, "postgresql")
 def _postgresql_contains(element: _Contains, compiler: SQLCompiler, **kw: Any) -> str:
-    column, wanted = _args(element, compiler, **kw)
+    column, wanted = compiled_args(element, compiler, **kw)
     return f"({column} @> CAST({wanted} AS JSONB))"
 

@@ -17,6 +17,8 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from andon.forms.jsonsql import compiled_args
+
 UNITS = ("day", "week", "month", "quarter")
 
 
@@ -65,26 +67,21 @@ def bucket(column: Any, unit: str, offset_minutes: int = 0,
         literal(minutes, Integer(), literal_execute=True))
 
 
-def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
-    """Return the compiled arguments of a construct."""
-    return [compiler.process(arg, **kw) for arg in element.clauses]
-
-
 @compiles(_Hours, "sqlite")
 def _sqlite_hours(element: _Hours, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = _args(element, compiler, **kw)
+    start, end = compiled_args(element, compiler, **kw)
     return f"((julianday({end}) - julianday({start})) * 24.0)"
 
 
 @compiles(_Hours, "postgresql")
 def _postgresql_hours(element: _Hours, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = _args(element, compiler, **kw)
+    start, end = compiled_args(element, compiler, **kw)
     return f"(CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS FLOAT) / 3600.0)"
 
 
 @compiles(_Bucket, "sqlite")
 def _sqlite_bucket(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    column, modifier, _ = _args(element, compiler, **kw)
+    column, modifier, _ = compiled_args(element, compiler, **kw)
     if element.unit == "day":
         return f"strftime('%Y-%m-%d', {column}, {modifier})"
     if element.unit == "week":
@@ -97,7 +94,7 @@ def _sqlite_bucket(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(_Bucket, "postgresql")
 def _postgresql_bucket(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    column, _, minutes = _args(element, compiler, **kw)
+    column, _, minutes = compiled_args(element, compiler, **kw)
     shifted = (f"CAST({column} AS TIMESTAMP)" if element.is_date else
                f"(({column} AT TIME ZONE 'UTC') + {minutes} * INTERVAL '1 minute')")
     if element.unit == "day":
