@@ -36,6 +36,7 @@ STEP_LATENESS = {"kickoff": 0.5, "requirements": 1.3, "breakdown": 0.8, "build":
 SPENT = {"kickoff": 0.03, "requirements": 0.15, "breakdown": 0.2, "build": 0.7,
          "internal_test": 0.82, "acceptance": 0.92, "retrospective": 0.95, "archive": 1.0}
 REWORK = {"requirements": 0.15, "acceptance": 0.1}
+STALL = ("build", timedelta(days=75))  # one project's build stalls, started this long ago
 
 
 def seed(session: Session, people: Mapping[str, User], projects: Sequence[Record],
@@ -45,15 +46,23 @@ def seed(session: Session, people: Mapping[str, User], projects: Sequence[Record
     if not started:
         return 0
     first = min(_start(p) for p in started)
+    stalled = max((p for p in started if _start(p) <= until - STALL[1]), key=_start,
+                  default=None)
     for project in started:
         progress = (_start(project) - first) / max(until - first, timedelta(days=1))
-        deliver(session, people, project, random.Random(rng.random()), until, progress)
+        deliver(session, people, project, random.Random(rng.random()), until, progress,
+                STALL[0] if project is stalled else None)
     return len(started)
 
 
 def deliver(session: Session, people: Mapping[str, User], project: Record,
-            rng: random.Random, until: datetime, progress: float = 0.5) -> FlowInstance:
-    """Run one project's delivery from its start up to ``until``; update its record."""
+            rng: random.Random, until: datetime, progress: float = 0.5,
+            stall: str | None = None) -> FlowInstance:
+    """Run one project's delivery from its start up to ``until``; update its record.
+
+    ``progress`` (0 to 1) is how late in the history it starts: later projects slip
+    less. At the step ``stall`` the delivery stops, its task left open (and overdue).
+    """
     data, moment = project.data, _start(project)
     team = {row["role"]: row["member"] for row in data.get("team", [])}
     with clock.frozen(moment):
@@ -68,8 +77,9 @@ def deliver(session: Session, people: Mapping[str, User], project: Record,
     done: dict[str, datetime] = {}
     while instance.status == "running":
         task = next(t for t in instance.tasks if t.state == "open")
-        moment = _finish_time(rng, task, min(0.85, lateness * STEP_LATENESS.get(task.step_id, 1)))
-        if moment > until:
+        late_share = min(0.85, lateness * STEP_LATENESS.get(task.step_id, 1))
+        moment = _finish_time(rng, task, late_share)
+        if moment > until or task.step_id == stall:
             break
         catch_up(session, moment)  # reminders and escalations before it was done
         with clock.frozen(moment):
