@@ -125,13 +125,15 @@ def _outcome(rng: random.Random, data: Mapping[str, Any], done: Mapping[str, dat
              until: datetime) -> dict[str, Any]:
     """Return the record's new status, cost, man-days and milestones after the delivery so far."""
     reached = max((SPENT[step] for step in done if step in SPENT), default=0.01)
-    overrun = rng.uniform(0.9, 1.25) * (1.0 + region_of(data["region"]).lateness / 2)
+    overrun = region_of(data["region"]).overrun * rng.uniform(0.88, 1.12)
     status = ("closed" if "archive" in done else "accepted" if "acceptance" in done
               else "active")
     effort = [{**row, "actual_days": round(row["budget_days"] * reached * overrun
-                                           * rng.uniform(0.85, 1.15) * 2) / 2}
+                                           * rng.uniform(0.9, 1.1) * 2) / 2}
               for row in data.get("effort", [])]
-    cost = round(sum(row["actual_days"] * row["day_rate"] for row in effort), 2)
+    spent = sum(row["actual_days"] * row["day_rate"] for row in effort)
+    budget = data.get("budget_amount") or spent or 1
+    cost = round(budget * round(spent / budget, 3), 2)  # a share with one decimal place
     milestones = [{**row, "status": _milestone_state(row, done.get(step), until)}
                   for row, step in zip(data.get("milestones", []),
                                        ("requirements", "acceptance", "archive"), strict=False)]
