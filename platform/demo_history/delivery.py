@@ -73,7 +73,7 @@ def deliver(session: Session, people: Mapping[str, User], project: Record,
             "test_lead": team.get("测试负责人 Test lead", data["project_manager"]),
             "planned_acceptance": data.get("end_date")})
         _update(session, project, {"status": "active"})
-    lateness = region_of(data["region"]).lateness * (1.35 - 0.7 * progress)
+    lateness = region_of(data["region"]).lateness * (1.5 - 1.0 * progress)
     done: dict[str, datetime] = {}
     while instance.status == "running":
         task = next(t for t in instance.tasks if t.state == "open")
