@@ -20,13 +20,17 @@ from andon import clock, jobs
 from andon.flows import escalations, messages, waits
 from andon.flows.models import FlowInstance
 from andon.flows.worker import run_due
+from andon.notifications.models import Notification
 
 OWNER = "demo-history"
 MAX_ROUNDS = 50000
 
 
 def _drop(session: Session, item: jobs.WorkItem, now: datetime) -> None:
-    """Do nothing: a message of the past is not sent today."""
+    """Send nothing (a message of the past is not sent today); mark its notification so."""
+    note = session.get(Notification, item.payload.get("notification") or 0)
+    if note is not None and item.kind in ("email", "chat"):
+        setattr(note, f"{item.kind}_state", "off")
 
 
 class _Handlers(dict[str, jobs.Handler]):

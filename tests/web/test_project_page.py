@@ -174,3 +174,17 @@ def test_other_forms_records_get_no_project_sections(auth, client, session, peop
     auth.login("pm")
     response = client.get(f"/records/site_note/{note.id}")
     assert response.status_code == 200 and 'id="stages"' not in response.get_data(as_text=True)
+
+
+def test_records_of_a_retrospective_form_linked_to_the_project_are_its_retrospective(
+        auth, client, session, people, project):
+    form = {**NOTE, "key": "project_retrospective",
+            "title": {"en": "Project retrospective", "zh-CN": "项目复盘"}}
+    deploy_form(session, json.dumps(form), "project_retrospective.json")
+    create_record(session, "project_retrospective",
+                  {"title": "Lessons from the build", "project": project.id}, people["pm"])
+    session.commit()
+    auth.login("pm")
+    text = page(client, project)
+    assert "Lessons from the build" in section(text, "retrospective")
+    assert "No retrospective yet." not in section(text, "retrospective")
