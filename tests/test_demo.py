@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from andon import clock, demo_history
+from andon import clock, demo_history, jobs
 from andon.audit import AuditEvent
 from andon.flows.models import FlowInstance, Task
 from andon.forms.models import Record
@@ -55,6 +55,9 @@ def test_the_history_has_projects_in_every_state_late_stages_and_escalations(
     escalated = list(session.scalars(select(AuditEvent).where(
         AuditEvent.kind == "task.escalated")))
     assert escalated and all(event.at < UNTIL for event in escalated)
+    ran = list(session.scalars(select(jobs.WorkItem).where(
+        jobs.WorkItem.kind.in_(["remind", "escalate"]), jobs.WorkItem.state == "done")))
+    assert ran and all(item.done_at == item.due_at for item in ran)  # each at its own time
     statuses = {r.data["status"] for r in session.scalars(
         select(Record).where(Record.form_key == "project"))}
     assert {"planned", "active", "closed"} <= statuses
