@@ -188,3 +188,11 @@ def test_records_of_a_retrospective_form_linked_to_the_project_are_its_retrospec
     text = page(client, project)
     assert "Lessons from the build" in section(text, "retrospective")
     assert "No retrospective yet." not in section(text, "retrospective")
+
+
+def test_a_project_over_its_budget_says_by_how_much(auth, client, session, people):
+    record = create_record(session, "project", {**PROJECT, "cost_to_date": 1650000},
+                           people["pm"])
+    session.commit()
+    auth.login("pm")
+    assert "110% · ¥150,000.00 over budget" in section(page(client, record), "budget")
