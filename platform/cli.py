@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -95,10 +96,15 @@ def create_user_command(config: Config, username: str, name: str | None,
 @click.option("--definitions", type=click.Path(path_type=Path), default=Path("definitions"),
               show_default=True)
 @click.option("--password", help="Give every new demo user this password (for scripts).")
+@click.option("--projects", default=40, show_default=True, type=click.IntRange(0),
+              help="Client projects in the demo history (0: none).")
+@click.option("--months", default=18, show_default=True, type=click.IntRange(1),
+              help="How many months of history before today.")
 @click.pass_obj
-def demo(config: Config, definitions: Path, password: str | None) -> None:
-    """Set up the database, load the shipped definitions and create demo users."""
-    from andon.demo import create_people, seed_history
+def demo(config: Config, definitions: Path, password: str | None, projects: int,
+         months: int) -> None:
+    """Set up the database, load the shipped definitions, create demo users and history."""
+    from andon.demo import create_people
 
     migrate.upgrade(make_engine(config.database_url))
     with _session(config) as session:
@@ -106,7 +112,7 @@ def demo(config: Config, definitions: Path, password: str | None) -> None:
         passwords = create_people(session, password)  # flows name these groups
         failed = _load(session, definitions)
         if fresh and not failed:
-            seed_history(session)
+            _seed(session, projects, months, password)
         session.commit()
     if passwords:
         click.echo("\nDemo users (passwords are shown only this once):")
@@ -116,6 +122,19 @@ def demo(config: Config, definitions: Path, password: str | None) -> None:
         click.echo("Demo users already exist; `andon create-user` adds more.")
     if failed:
         raise click.ClickException("Some definitions did not load; see above.")
+
+
+def _seed(session: Session, projects: int, months: int, password: str | None) -> None:
+    """Create the demo history and today's examples; print what was made and how fast."""
+    from andon import demo_history
+    from andon.demo import seed_history
+
+    started = time.monotonic()
+    made = demo_history.seed(session, demo_history.Size(projects, months), password=password)
+    seed_history(session)
+    click.echo(f"Demo history: {made.projects} client projects over {months} months, "
+               f"{sum(made.instances.values())} deliveries and cases, {made.people} people "
+               f"({time.monotonic() - started:.0f} s).")
 
 
 @main.command()

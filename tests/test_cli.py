@@ -30,14 +30,16 @@ def test_demo_sets_up_everything_and_prints_passwords_once(tmp_path, monkeypatch
     monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
     runner = CliRunner()
-    first = runner.invoke(main, ["demo", "--definitions", str(ROOT / "definitions")])
+    history = ["--projects", "3", "--months", "4"]
+    first = runner.invoke(main, ["demo", "--definitions", str(ROOT / "definitions"), *history])
     assert first.exit_code == 0, first.output
+    assert "Demo history: 3 client projects over 4 months" in first.output
     passwords = dict(re.findall(r"^  (\w+)\s+(\S+)$", first.output, re.M))
     assert set(passwords) == {"admin", "pm", "engineer1", "engineer2", "director", "leader"}
     assert (tmp_path / "andon.db").exists() and (tmp_path / "secret_key").exists()
 
-    second = runner.invoke(main, ["demo", "--definitions", str(ROOT / "definitions")])
-    assert second.exit_code == 0
+    second = runner.invoke(main, ["demo", "--definitions", str(ROOT / "definitions"), *history])
+    assert second.exit_code == 0 and "Demo history" not in second.output
     assert "unchanged" in second.output and not set(passwords.values()) & set(
         second.output.split())
 
@@ -136,7 +138,7 @@ def test_load_command_exits_non_zero_and_names_the_problem(tmp_path, monkeypatch
     monkeypatch.setenv("ANDON_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("ANDON_DATABASE_URL", raising=False)
     runner = CliRunner()
-    assert runner.invoke(main, ["demo", "--definitions", str(folder),
+    assert runner.invoke(main, ["demo", "--definitions", str(folder), "--projects", "0",
                                 "--password", "long-enough"]).exit_code == 0
     (folder / "forms" / "broken.json").write_text("{")
     result = runner.invoke(main, ["load", str(folder)])

@@ -49,6 +49,7 @@ def deploy_flow(session: Session, xml: bytes, filename: str, user_id: int | None
         "start_form": start.properties.get("form"),
         "forms": forms,
         "calendar": calendar,
+        "properties": parsed.properties,
         "steps": [{"id": s.id, "name": s.name, "lane": s.lane, "kind": s.kind,
                    "properties": s.properties} for s in parsed.steps],
         "decisions": parsed.decisions,

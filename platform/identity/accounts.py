@@ -22,8 +22,12 @@ def new_password() -> str:
 
 
 def create_user(session: Session, username: str, display_name: str, password: str,
-                roles: tuple[str, ...] = ("member",), email: str | None = None) -> User:
-    """Add a user with a hashed password and the given roles."""
+                roles: tuple[str, ...] = ("member",), email: str | None = None,
+                like: User | None = None) -> User:
+    """Add a user with a hashed password and the given roles.
+
+    ``like`` gives the new user that user's password without hashing it again (for demo data).
+    """
     if session.scalar(select(User).where(User.username == username)):
         raise AndonError(N_("A user named %(username)s already exists."), username=username)
     unknown = set(roles) - set(ROLES)
@@ -31,7 +35,10 @@ def create_user(session: Session, username: str, display_name: str, password: st
         raise AndonError(N_("Unknown role: %(role)s."), role=", ".join(sorted(unknown)))
     user = User(username=username, display_name=display_name, email=email,
                 password_hash="")
-    set_password(user, password)
+    if like is not None:
+        user.password_hash = like.password_hash
+    else:
+        set_password(user, password)
     user.role_rows = [UserRole(role=role) for role in roles]
     session.add(user)
     session.flush()

@@ -14,9 +14,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from andon import projects
+from andon.database import utcnow
 from andon.errors import InvalidSubmission
+from andon.flows.models import Task
 from andon.forms import file_fields, record_links
 from andon.forms import filters as listing
 from andon.forms.fields import display, options, supported
@@ -34,8 +38,10 @@ from andon.forms.records import (
     update_record,
 )
 from andon.forms.schema import FormSpec
+from andon.forms.store import form_spec_at
 from andon.forms.validation import validate_submission
 from andon.forms.widget_fields import readable
+from andon.forms.widgets_numbers import show_money
 from andon.web import db, uploads
 from andon.web.i18n import locale_code
 from andon.web.pages import form_fields, is_fragment_request, me, submit
@@ -114,13 +120,42 @@ def show(key: str, record_id: int) -> Any:
     spec = record_spec(session, record)
     changes = [(change, _change_rows(spec, change.changes))
                for change in session.scalars(history(record.id))]
+    links = _links(record)
     return render_template("records/show.html", record=record, spec=spec, key=key,
                            values=display(spec, locale_code(), _readable(spec, record.data),
                                           gettext),
                            changes=changes,
                            files=file_fields.of_record(session, spec, record, locale_code()),
                            editable=may_edit(rules_spec(session, record), record, me()),
-                           **_links(record))
+                           **links, **_project(record, spec, links["linked_from"]))
+
+
+def _project(record: Record, spec: FormSpec,
+             linked_from: list[record_links.Link]) -> dict[str, Any]:
+    """Return what a client project's page adds: stages, open tasks, changes, budget."""
+    if record.form_key != projects.FORM:
+        return {}
+    session, locale = db.session(), locale_code()
+    found = projects.overview(session, record, me())
+    layout = spec.field_layout("contract_value")
+    return {"project": found, "budget": projects.budget(record.data), "now": utcnow(),
+            "retro_flows": projects.retrospective_flows(found),
+            "retro_records": [link for link in linked_from
+                              if projects.RETROSPECTIVE in link.form_key],
+            "retro_rows": {task.id: _task_rows(session, task) for task in found.retrospective},
+            "money": lambda value: show_money(value, {}, layout, locale)}
+
+
+def _task_rows(session: Session, task: Task) -> list[tuple[str, str]]:
+    """Return a completed task's non-empty values as (label, value), record fields left out."""
+    if task.form_version_id is None:
+        return []
+    spec, locale = form_spec_at(session, task.form_version_id), locale_code()
+    shown = display(spec, locale, readable(session, spec, task.data, locale, gettext, me()),
+                    gettext)
+    names = [name for name, _, _ in supported(spec)]
+    return [(label, value) for (label, value), name in zip(shown, names, strict=True)
+            if value and spec.field_layout(name).get("widget") != "record"]
 
 
 def _links(record: Record) -> dict[str, Any]:

@@ -35,13 +35,20 @@ class Demo:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Demo:
-    """Run `andon demo` as the README does and read the passwords it prints."""
+def demo(tmp_path: Path, request: pytest.FixtureRequest) -> Demo:
+    """Run `andon demo` as the README does and read the passwords it prints.
+
+    The months of client projects are left out (``--projects 0``) unless the test is
+    marked ``@pytest.mark.history(projects, months)``.
+    """
     env = {**os.environ, "ANDON_INSTANCE_PATH": str(tmp_path / "instance"),
            "PYTHONUNBUFFERED": "1"}
     env.pop("ANDON_DATABASE_URL", None)
-    done = subprocess.run([str(ANDON), "demo", "--definitions", "definitions"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    marker = request.node.get_closest_marker("history")
+    projects, months = marker.args if marker else (0, 1)
+    done = subprocess.run([str(ANDON), "demo", "--definitions", "definitions", "--projects",
+                           str(projects), "--months", str(months)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     header = "Demo users (passwords are shown only this once):"
     assert header in done.stdout, done.stdout

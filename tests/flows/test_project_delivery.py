@@ -197,3 +197,35 @@ def test_a_slipping_stage_escalates_to_the_delivery_director_then_all_directors(
     assert (told("director"), told("leader")) == (["escalation"] * 2, ["escalation"])
     kinds = [e.kind for e in history(session, "instance", instance.id)]
     assert kinds.count("task.escalated") == 3
+
+
+def test_a_slipping_customer_acceptance_escalates_to_the_delivery_director_when_due(
+        session, people, tmp_path, worker):
+    instance = start(session, people, project(session, people), at("2026-03-02T10:00"))
+    moment = at("2026-03-02T11:00")
+    for form in (STAGE, signoff("accepted", "2026-03-02", evidence(session, people, tmp_path,
+                                                                   "srs.pdf")),
+                 STAGE, STAGE, STAGE):
+        finish(session, instance, moment, form)
+    acceptance = waiting(instance)
+    assert (acceptance.step_id, acceptance.assignee.username) == ("acceptance", "pm")
+    due = at("2026-03-16T11:00")  # 10 working days
+    assert escalations(session, acceptance) == [
+        ("notify field:delivery_director", due),
+        ("notify group:delivery-directors", at("2026-03-18T11:00"))]
+
+    def told(username: str) -> int:
+        session.expire_all()
+        return len(list(session.scalars(
+            select(Notification).join(User, Notification.user_id == User.id)
+            .where(User.username == username, Notification.kind == "escalation"))))
+
+    worker(at("2026-03-16T10:59"))
+    assert told("director") == 0
+    worker(due)
+    assert (told("director"), told("pm")) == (1, 0)
+    session.expire_all()
+    assert acceptance.escalation_level == 1
+    (event,) = [e for e in history(session, "instance", instance.id)
+                if e.kind == "task.escalated"]
+    assert (event.detail["target"], event.at) == ("field:delivery_director", due)
