@@ -56,14 +56,14 @@ def formula(spec: ReportSpec, locale: str, translate: Translate,
     if where:
         lines.append(translate(N_("Only where: %(conditions)s"))
                      % {"conditions": listed(where, locale)})
-    by = [_grouping_text(source, name, unit, translate) for _, name, unit in spec.groups]
+    by = [grouping_text(source, name, unit, translate) for _, name, unit in spec.groups]
     if by:
         lines.append(translate(N_("Grouped by: %(fields)s")) % {"fields": listed(by, locale)})
     lines += [_target_text(m, locale, translate) for m in spec.body["measures"] if "target" in m]
     return lines
 
 
-def _grouping_text(source: Dataset, name: str, unit: str | None, translate: Translate) -> str:
+def grouping_text(source: Dataset, name: str, unit: str | None, translate: Translate) -> str:
     """Say one grouping: "Step", "Completed by month" or "Cause at level 2"."""
     label = translate(source.fields[name].label)
     if unit is None:
