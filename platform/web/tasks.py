@@ -115,7 +115,7 @@ def _render(task: Task, user: User, values: Any, errors: dict[str, Message],
     return render_template("tasks/show.html", task=task, fields=fields, actionable=actionable,
                            steps=submitted_steps(session, task.instance, rights.hidden),
                            errors=errors, user=user, people=people,
-                           earlier=actions.earlier_steps(task),
+                           earlier=actions.earlier_steps(task) if actionable else [],
                            deadline=deadline_of(session, task, utcnow()),
                            upload_error=upload_error, uploads=uploads(),
                            cause_field=_cause_field(task, values, actionable)), (

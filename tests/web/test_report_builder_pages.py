@@ -140,6 +140,8 @@ def test_the_task_page_asks_why_a_late_task_is_late(auth, client, session, peopl
     stored = session.get(Task, task.id)
     assert (stored.cause, stored.cause_note) == ("external.system.contract_terms",
                                                  "Waiting on client")
+    shown = client.get(url)  # a completed task's page, as a drill-down links to it
+    assert shown.status_code == 200 and "Cause of the delay: External › System" in text(shown)
     timeline = text(client.get(f"/instances/{stored.instance_id}"))
     assert "said why step “Project manager review” is late: External › System" in timeline
 
