@@ -21,7 +21,7 @@ from andon.database import utcnow
 from andon.errors import InvalidSubmission, NotFound
 from andon.flows.models import Task
 from andon.forms import taxonomies
-from andon.forms.taxonomy_fields import Hint, _code_message
+from andon.forms.taxonomy_fields import Hint, refusal
 from andon.i18n import N_, Message
 from andon.identity.models import User
 
@@ -70,7 +70,7 @@ def checked(session: Session, code: str | None, note: str | None) -> tuple[str, 
         tree = taxonomies.current(session, taxonomy_key())
     except NotFound as missing:
         raise InvalidSubmission({FIELD: missing.message}, values) from None
-    problem = _code_message(tree, Hint(taxonomy_key()), code, kept=False)
+    problem = refusal(tree, Hint(taxonomy_key()), code)
     if problem is not None:
         raise InvalidSubmission({FIELD: problem}, values)
     return code, note

@@ -181,6 +181,9 @@ def dataset_problems(data: dict[str, Any], session: Session | None) -> list[tupl
             problems.append((f"$.group_by[{i}].bucket", f"{name!r} is not a date or time"))
         if level_of(unit) and kind and source.fields[name].taxonomy is None:
             problems.append((f"$.group_by[{i}].level", f"{name!r} holds no taxonomy codes"))
+        elif level_of(unit) and kind and session is not None and source.tree(name) is None:
+            problems.append((f"$.group_by[{i}].level", f"the taxonomy "
+                             f"{source.fields[name].taxonomy!r} of {name!r} is not published"))
     known = {m["key"] for m in data["measures"]} | {key for key, _, _ in groups}
     problems += [(f"$.sort[{i}].key", f"sorts by {s['key']!r}, which is not shown")
                  for i, s in enumerate(data.get("sort", [])) if s["key"] not in known]

@@ -19,7 +19,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from andon import audit, catalog
-from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
+from andon.errors import AndonError, InvalidDefinition, InvalidSubmission, NotFound
 from andon.i18n import N_, Message, localize
 from andon.identity.models import ROLES
 from andon.reports import builder, charts, drafts, parameters
@@ -46,7 +46,7 @@ from andon.reports.formula import (
 from andon.reports.sqlfuncs import UNITS
 from andon.web import db, definitions
 from andon.web.auth import role_required
-from andon.web.i18n import locale_code
+from andon.web.i18n import locale_code, translate
 from andon.web.pages import me
 
 bp = Blueprint("report_builder", __name__, url_prefix="/reports")
@@ -255,6 +255,8 @@ def _preview(definition: Mapping[str, Any]) -> dict[str, Any] | None:
     except parameters.InvalidParameters as error:
         found["errors"] = {name: gettext(msgid) for name, msgid in error.errors.items()}
         return {**found, "result": None, "chart": None}
+    except AndonError as error:  # e.g. a grouped taxonomy that is not published
+        return {**found, "result": None, "chart": None, "failed": translate(error.message)}
     words = {"none": gettext("(none)"), "remaining": gettext("Remaining")}
     return {**found, "result": result, "link": _no_link,
             "chart": charts.chart(result, spec.body["visualisation"], _no_link, words)}

@@ -27,7 +27,7 @@ from andon.flows import actions, causes, permissions, queries, runtime
 from andon.flows.models import FlowInstance, Task
 from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
-from andon.forms.taxonomy_fields import Hint, _picker
+from andon.forms.taxonomy_fields import Hint, picker
 from andon.i18n import N_, Message
 from andon.identity.models import User
 from andon.web import db
@@ -88,7 +88,7 @@ def _cause_field(task: Task, values: Any, actionable: bool) -> Any:
         name=causes.FIELD, label=_("Cause"), required=True, read_only=False,
         placeholder="", value=code, id="cause", form_id="task-form",
         note=str(values.get(causes.NOTE) or task.cause_note or ""),
-        extra=_picker(db.session(), code, Hint(causes.taxonomy_key()), locale_code()))
+        extra=picker(db.session(), code, Hint(causes.taxonomy_key()), locale_code()))
 
 
 def _files_chosen(task: Task, user: User) -> tuple[FormSpec | None, Any, dict[str, Message]]:

@@ -8,7 +8,7 @@ import pytest
 
 from andon import clock
 from andon.errors import InvalidDefinition
-from andon.flows import runtime
+from andon.flows import causes, runtime
 from andon.forms.records import create_record
 from andon.reports.compiler import run_report
 from andon.reports.definition import check_definition
@@ -117,3 +117,15 @@ def test_records_of_a_form_group_their_taxonomy_field_by_level(session, people, 
     result = run_report(session, spec, "en", str)
     assert result.rows == [("external", 1), ("internal", 2)]
     assert [result.columns[0].shown(r[0]) for r in result.rows] == ["External", "Internal"]
+
+
+def test_a_level_needs_the_taxonomy_published(session, people):
+    causes.use_taxonomy("no_such_taxonomy")
+    try:
+        with pytest.raises(InvalidDefinition) as caught:
+            check_definition(body(2), "r.json", session)
+    finally:
+        causes.use_taxonomy(causes.DEFAULT_TAXONOMY)
+    assert caught.value.problems == [
+        ("r.json: $.group_by[0].level",
+         "the taxonomy 'no_such_taxonomy' of 'cause' is not published")]
