@@ -40,7 +40,7 @@ INPUTS = {
     "sort": {"key": "sort_key", "dir": "sort_dir"},
     "parameters": {"key": "param_key", "type": "param_type", "field": "param_field",
                    "default": "param_default"},
-    "visualisation": {"type": "vis_type", "measures": "vis_type"},
+    "visualisation": {"type": "vis_type", "measures": "vis_measures"},
     "limit": {"": "limit"},
     "dataset": {"": "dataset"},
 }
@@ -60,8 +60,7 @@ def apply(session: Session, definition: dict[str, Any], action: str, form: Form,
                                                       "dir": form.get("sort_dir") or "asc"}),
         "add_parameter": lambda: _append(changed, "parameters", _parameter(form)),
         "limit": lambda: _limit(changed, form),
-        "visualisation": lambda: _set(changed, "visualisation",
-                                      {"type": form.get("vis_type", "")}),
+        "visualisation": lambda: _set(changed, "visualisation", _visualisation(form)),
         "settings": lambda: _settings(changed, form, roles),
     }
     if action.startswith("remove_"):
@@ -205,6 +204,12 @@ def _parameter(form: Form) -> dict[str, Any]:
     if kind == "date_range" and form.get("param_default"):
         parameter["default"] = form["param_default"]
     return parameter
+
+
+def _visualisation(form: Form) -> dict[str, Any]:
+    """Return the chart type and the measures it plots (comma-separated; none: all)."""
+    shown = [key.strip() for key in form.get("vis_measures", "").split(",") if key.strip()]
+    return {"type": form.get("vis_type", ""), **({"measures": shown} if shown else {})}
 
 
 def _limit(definition: dict[str, Any], form: Form) -> str:

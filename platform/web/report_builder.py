@@ -119,7 +119,9 @@ def change(key: str) -> Any:
             session.commit()
             flash(gettext("The JSON was applied to the draft."))
             return redirect(url_for(".edit", key=key, tab="json"))
-        changed = builder.apply(session, draft.definition, action, request.form,
+        posted = {**request.form.to_dict(),
+                  "vis_measures": ",".join(request.form.getlist("vis_measures"))}
+        changed = builder.apply(session, draft.definition, action, posted,
                                 [r for r in request.form.getlist("roles") if r in ROLES])
         drafts.save(session, draft, changed, me())
     except catalog.StaleDraft as stale:

@@ -94,3 +94,14 @@ def test_versions_compare_path_by_path():
     assert compare(older, newer) == [
         ("$.group_by", "[]", '[{"field": "cause", "level": 2}]'),
         ("$.visualisation.type", '"table"', '"pareto"')]
+
+
+def test_the_chart_plots_the_chosen_measures(session):
+    made = builder.apply(session, new_definition("late", TITLE), "add_measure",
+                         {"measure_agg": "max", "measure_field": "hours_late"})
+    made = builder.apply(session, made, "visualisation",
+                         {"vis_type": "bar", "vis_measures": "max_hours_late"})
+    assert made["visualisation"] == {"type": "bar", "measures": ["max_hours_late"]}
+    assert refused(session, made, "visualisation", vis_type="bar",
+                   vis_measures="nothing") == {
+        "vis_measures": "Not applied: no measure 'nothing' ($.visualisation.measures[0])."}
