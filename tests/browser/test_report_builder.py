@@ -137,5 +137,7 @@ def test_an_admin_builds_late_tasks_by_cause_and_a_reader_drills_into_a_cause(
     assert links == [f"/tasks/{task_id}" for task_id in expected]
     follow(page, rows.first.get_by_role("link").first)
     expect(page).to_have_url(re.compile(rf"/tasks/{expected[0]}$"))
-    expect(page.locator("main")).to_contain_text("Cause of the delay")
+    expect(page.locator("main")).to_contain_text(
+        "Cause of the delay: External › System › Contract scope")
+    shot(page, "task-page")
 
