@@ -9,6 +9,7 @@ from flask import Flask, Response
 
 from andon import clock, temporal
 from andon.config import Config
+from andon.flows import causes
 
 
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
@@ -18,6 +19,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     if config.clock_offset:
         clock.move(config.clock_offset)
     temporal.use_installation_zone(config.timezone)
+    causes.use_taxonomy(config.cause_taxonomy)
     app = Flask(__name__.rsplit(".", 1)[0] + ".web", instance_path=str(config.instance_path))
     app.config.update(
         SECRET_KEY=config.secret_key,

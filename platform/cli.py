@@ -18,6 +18,7 @@ from andon import clock, migrate, temporal
 from andon.config import Config
 from andon.database import make_engine, make_session_factory
 from andon.errors import AndonError
+from andon.flows import causes
 from andon.identity.accounts import create_user
 from andon.identity.models import ROLES, User
 from andon.loader import load_folder
@@ -35,6 +36,7 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Config.from_env()
     clock.move(ctx.obj.clock_offset)
     temporal.use_installation_zone(ctx.obj.timezone)
+    causes.use_taxonomy(ctx.obj.cause_taxonomy)
 
 
 @main.command()

@@ -14,6 +14,7 @@
 | ANDON_WORKER_INTERVAL | 5 | seconds between runs of the background worker |
 | ANDON_OUTBOUND_ALLOW_PRIVATE | 0 | 1: webhooks may call loopback and private addresses |
 | ANDON_UPLOAD_MAX_BYTES | 20971520 | largest attached file (also _FOLDER, _TYPES: files.py) |
+| ANDON_CAUSE_TAXONOMY | causes | the taxonomy whose codes say why a task was late |
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Config:
     clock_offset: timedelta = timedelta(0)
     outbound_private: bool = False
     uploads: UploadSettings | None = None
+    cause_taxonomy: str = "causes"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +71,7 @@ class Config:
                    clock_offset=_offset(env.get("ANDON_CLOCK_OFFSET", "")),
                    outbound_private=env.get("ANDON_OUTBOUND_ALLOW_PRIVATE", "0") == "1",
                    uploads=UploadSettings.from_env(env, instance),
+                   cause_taxonomy=env.get("ANDON_CAUSE_TAXONOMY", "causes"),
                    extra=overrides)
 
 

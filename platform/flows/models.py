@@ -93,6 +93,9 @@ class Task(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     draft: Mapped[dict[str, Any] | None]
+    # why a task was late: a code of the cause taxonomy and an optional note (andon.flows.causes)
+    cause: Mapped[str | None] = mapped_column(String(64))
+    cause_note: Mapped[str | None] = mapped_column(Text)
 
     instance: Mapped[FlowInstance] = relationship(back_populates="tasks")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

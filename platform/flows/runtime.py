@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from andon import audit, catalog, jobs
 from andon.database import utcnow
 from andon.errors import Conflict, Forbidden, InvalidSubmission, NotFound, StaleInstance
-from andon.flows import announcements, copies, deadlines, owners, permissions, waits
+from andon.flows import announcements, causes, copies, deadlines, owners, permissions, waits
 from andon.flows.engine import Engine, ReadyTask, WaitingService
 from andon.flows.models import FlowInstance, Task
 from andon.flows.queries import can_view
@@ -67,10 +67,17 @@ def start_instance(session: Session, flow_key: str, user: User,
     return instance
 
 
-def complete_task(session: Session, task_id: int, user: User,
-                  form: Mapping[str, Any]) -> Task:
-    """Complete a task with its form, as its owner; validation errors keep nothing."""
+def complete_task(session: Session, task_id: int, user: User, form: Mapping[str, Any],
+                  cause: str | None = None, cause_note: str | None = None) -> Task:
+    """Complete a task with its form, as its owner; validation errors keep nothing.
+
+    ``cause`` (a code of the cause taxonomy) and ``cause_note`` say why a task past
+    its due time is late (``andon.flows.causes``); both stay optional here.
+    """
     task = open_task(session, task_id, user)
+    if cause or cause_note:
+        with one_writer():
+            causes.record(session, task, user, cause, cause_note)
     task.assignee_id = task.assignee_id or user.id
     _complete(session, task, user, form)
     return task

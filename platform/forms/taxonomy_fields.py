@@ -185,3 +185,13 @@ def shown_code(session: Session, key: str, code: str, locale: str,
     except NotFound:
         return text
     return translate(RETIRED) % {"label": text} if retired else text
+
+
+def refusal(tree: taxonomies.Taxonomy, hint: Hint, code: str) -> Message | None:
+    """Return why a new ``code`` may not be chosen in a field of ``hint``, or None."""
+    return _code_message(tree, hint, code, kept=False)
+
+
+def picker(session: Session, value: str, hint: Hint, locale: str) -> dict[str, Any]:
+    """Return the picker of one taxonomy value outside a form (e.g. a late task's cause)."""
+    return _picker(session, value, hint, locale)

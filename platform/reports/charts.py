@@ -54,7 +54,8 @@ def chart(result: Result, visualisation: Mapping[str, Any], link: Link,
     width = len(result.group_keys)
 
     def label(row: tuple[Any, ...]) -> str:
-        return " / ".join(empty_label if v is None else _text(v) for v in row[:width]) or "—"
+        return " / ".join(empty_label if v is None else _text(c.shown(v))
+                          for c, v in zip(result.columns, row[:width], strict=False)) or "—"
 
     def item(row: tuple[Any, ...], column: ResultColumn) -> dict[str, Any]:
         return {"value": _shown(column, row[index[column.key]]),
@@ -95,11 +96,11 @@ def _axes(categories: list[str], series: list[dict[str, Any]],
 def _stacked(result: Result, column: ResultColumn, index: dict[str, int], link: Link,
              empty_label: str) -> dict[str, Any]:
     """Return bars of the first grouping, stacked by the second."""
-    def name(value: Any) -> str:
-        return empty_label if value is None else _text(value)
-    categories = list(dict.fromkeys(name(row[0]) for row in result.rows))
-    stacks = list(dict.fromkeys(name(row[1]) for row in result.rows))
-    cells = {(name(row[0]), name(row[1])): row for row in result.rows}
+    def name(value: Any, at: int) -> str:
+        return empty_label if value is None else _text(result.columns[at].shown(value))
+    categories = list(dict.fromkeys(name(row[0], 0) for row in result.rows))
+    stacks = list(dict.fromkeys(name(row[1], 1) for row in result.rows))
+    cells = {(name(row[0], 0), name(row[1], 1)): row for row in result.rows}
     series = []
     for stack in stacks:
         data = []

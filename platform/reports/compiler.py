@@ -24,14 +24,15 @@ from sqlalchemy.sql import ColumnElement
 from andon import temporal
 from andon.errors import InvalidDefinition
 from andon.forms.jsonsql import typed_param
+from andon.forms.taxonomies import Taxonomy
 from andon.i18n import N_, localize
 from andon.identity.models import User
 from andon.reports import access, parameters
 from andon.reports.datasets import DataField, Dataset, dataset
-from andon.reports.definition import ReportSpec, dataset_problems
+from andon.reports.definition import ReportSpec, dataset_problems, is_bucket, level_of
 from andon.reports.formula import BUCKETS
 from andon.reports.formula import formula as formula  # the 口径 lives beside the numbers
-from andon.reports.sqlfuncs import bucket
+from andon.reports.sqlfuncs import bucket, taxonomy_level
 
 PYTHON_MEASURES = ("percentile",)
 
@@ -46,6 +47,11 @@ class ResultColumn:
     group: bool = False
     target: float | None = None
     better: str = "higher"
+    labels: Mapping[str, str] | None = None  # a group's values as readers see them
+
+    def shown(self, value: Any) -> Any:
+        """Return a group value as readers see it: a taxonomy code as its path."""
+        return self.labels.get(value, value) if self.labels and value is not None else value
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,34 @@ def offset_minutes() -> int:
 
 
 def group_column(source: Dataset, name: str, unit: str | None) -> ColumnElement[Any]:
-    """Return the SQL of one grouping: a field, or the time bucket a field falls in."""
+    """Return the SQL of one grouping: a field, the time bucket a field falls in, or the
+    ancestor at a level of the taxonomy tree of the code a field holds."""
     field = source.fields[name]
     if unit is None:
         return field.column  # type: ignore[return-value]
+    level = level_of(unit)
+    if level is not None:
+        return taxonomy_level(field.column, _tree(source, name).by_level(level))
     return bucket(field.column, unit, offset_minutes(), is_date=field.type == "date")
+
+
+def _tree(source: Dataset, name: str) -> Taxonomy:
+    """Return the taxonomy of a field grouped by level, or raise if it is not published."""
+    tree = source.tree(name)
+    if tree is None:
+        raise InvalidDefinition(N_("The taxonomy of %(field)s is not published."),
+                                field=name)
+    return tree
+
+
+def level_labels(source: Dataset, name: str, unit: str | None) -> dict[str, str] | None:
+    """Return the labels of a level grouping's values: each code's path in the locale."""
+    level = level_of(unit)
+    if level is None:
+        return None
+    tree = _tree(source, name)
+    return {code: tree.label(code, source.locale)
+            for code in set(tree.by_level(level).values())}
 
 
 def where_clauses(session: Session | None, spec: ReportSpec, source: Dataset,
@@ -139,7 +168,8 @@ def run_report(session: Session, spec: ReportSpec, locale: str,
     scope = scope or Scope()
     query, source = compile_report(spec, locale, session, scope)
     columns = [ResultColumn(key, _group_label(source, name, unit, translate),
-                            "string" if unit else source.fields[name].type, group=True)
+                            "string" if unit else source.fields[name].type, group=True,
+                            labels=level_labels(source, name, unit))
                for key, name, unit in spec.groups]
     for m in spec.body["measures"]:
         target = m.get("target", {})
@@ -154,8 +184,11 @@ def run_report(session: Session, spec: ReportSpec, locale: str,
 
 def _group_label(source: Dataset, name: str, unit: str | None,
                  translate: Callable[[str], str]) -> str:
-    """Return a grouping's column label, e.g. "Completed (month)"."""
+    """Return a grouping's column label, e.g. "Completed (month)" or "Cause (level 2)"."""
     label = translate(source.fields[name].label)
+    if level_of(unit) is not None:
+        return translate(N_("%(field)s (level %(level)s)")) % {"field": label,
+                                                               "level": level_of(unit)}
     return f"{label} ({translate(BUCKETS[unit])})" if unit else label
 
 
@@ -305,7 +338,7 @@ def _counted_on(session: Session, spec: ReportSpec, source: Dataset,
                 where: list[ColumnElement[bool]], measure: dict[str, Any]
                 ) -> dict[tuple[Any, ...], Any]:
     """Return a measure grouped with its time buckets counted on ``bucket_on`` instead."""
-    groups = [group_column(source, measure["bucket_on"] if unit else name, unit)
+    groups = [group_column(source, measure["bucket_on"] if is_bucket(unit) else name, unit)
               for _, name, unit in spec.groups]
     plain = {k: v for k, v in measure.items() if k != "bucket_on"}
     query = (source.base.add_columns(*groups, measure_sql(source, plain)).where(*where)

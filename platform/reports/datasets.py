@@ -24,8 +24,12 @@ from sqlalchemy.sql import ColumnElement
 
 from andon import clock
 from andon.catalog import Definition, DefinitionVersion
+from andon.errors import NotFound
+from andon.flows import causes
 from andon.flows.models import FlowInstance, Task
+from andon.forms import taxonomies
 from andon.forms.jsonsql import field_value
+from andon.forms.taxonomies import Taxonomy
 from andon.i18n import N_, localize, normalize_locale
 from andon.identity.models import OrgUnit, User
 from andon.reports.sqlfuncs import hours_between
@@ -43,6 +47,7 @@ class DataField:
     type: str
     column: ColumnElement[Any] | QueryableAttribute[Any]
     choices: dict[str, str] = field(default_factory=dict)  # stored value -> label msgid
+    taxonomy: str | None = None  # the taxonomy whose codes the field holds
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,18 @@ class Dataset:
     drill: list[str]
     scope: dict[str, Any]
     form_key: str | None = None
+    trees: dict[str, Taxonomy] = field(default_factory=dict)  # its taxonomy fields' trees
+    locale: str = "en"
+
+    def tree(self, name: str) -> Taxonomy | None:
+        """Return the published taxonomy of a taxonomy field, None if not one or not loaded."""
+        key = self.fields[name].taxonomy
+        return self.trees.get(key) if key else None
+
+    def code_label(self, name: str, code: Any) -> Any:
+        """Return a taxonomy field's code as its path in the dataset's language."""
+        tree = self.tree(name)
+        return tree.label(str(code), self.locale) if tree and code is not None else code
 
 
 def _text(column: Any, locale: str) -> ColumnElement[Any]:
@@ -73,6 +90,17 @@ def _text(column: Any, locale: str) -> ColumnElement[Any]:
 def _flag(condition: ColumnElement[bool], known: ColumnElement[bool]) -> ColumnElement[Any]:
     """Return 1 where the condition holds, 0 where it does not, NULL where it is unknown."""
     return case((and_(known, condition), 1), (known, 0), else_=None)
+
+
+def _trees(session: Session | None, keys: set[str]) -> dict[str, Taxonomy]:
+    """Return the published taxonomies named, leaving out those not published."""
+    found = {}
+    for key in keys if session is not None else ():
+        try:
+            found[key] = taxonomies.current(session, key)  # type: ignore[arg-type]
+        except NotFound:
+            continue
+    return found
 
 
 def _tasks(locale: str, session: Session | None = None) -> Dataset:
@@ -107,6 +135,8 @@ def _tasks(locale: str, session: Session | None = None) -> Dataset:
         DataField("hours_late", N_("Hours late"), "hours",
                   hours_between(Task.due_at, func.coalesce(Task.completed_at, now))),
         DataField("instance", N_("Instance"), "number", Task.instance_id),
+        DataField("cause", N_("Cause"), "string", Task.cause, taxonomy=causes.taxonomy_key()),
+        DataField("cause_note", N_("Note on the cause"), "string", Task.cause_note),
     ]
     base = (select().select_from(Task)
             .join(FlowInstance, Task.instance_id == FlowInstance.id)
@@ -117,9 +147,10 @@ def _tasks(locale: str, session: Session | None = None) -> Dataset:
             .outerjoin(assignee, Task.assignee_id == assignee.id))
     return Dataset("tasks", N_("Tasks"), {f.key: f for f in fields}, base, "task", Task.id,
                    ["flow", "step", "state", "assignee", "org_unit", "project", "created_at",
-                    "due_at", "completed_at", "escalation_level"],
+                    "due_at", "completed_at", "escalation_level", "cause"],
                    {"unit": starter.org_unit_id, "instance": FlowInstance.id,
-                    "starter": FlowInstance.started_by_id})
+                    "starter": FlowInstance.started_by_id},
+                   trees=_trees(session, {causes.taxonomy_key()}), locale=locale)
 
 
 def _instances(locale: str, session: Session | None = None) -> Dataset:
@@ -165,6 +196,7 @@ def _records(form_key: str, locale: str, session: Session | None) -> Dataset | N
     from andon.forms.fields import supported
     from andon.forms.models import Record
     from andon.forms.record_access import published_spec
+    from andon.forms.taxonomy_fields import hints
 
     spec = published_spec(session, form_key) if session is not None else None
     if spec is None:
@@ -177,6 +209,7 @@ def _records(form_key: str, locale: str, session: Session | None) -> Dataset | N
         DataField("org_unit", N_("Org unit"), "string", unit.name),
         DataField("org_unit_key", N_("Org unit key"), "string", unit.key),
     ]
+    coded = {name: hint.key for name, hint in hints(spec).items()}
     for name, kind, prop in supported(spec):
         if kind in ("object", "array", "checks") or name in {f.key for f in fields}:
             continue
@@ -187,7 +220,8 @@ def _records(form_key: str, locale: str, session: Session | None) -> Dataset | N
         choices = {str(k): localize(v, locale) for k, v in options.items()} \
             if isinstance(options, dict) else {}
         fields.append(DataField(name, spec.label(name, locale), field_type,
-                                field_value(Record.data, [name], sql_kind), choices))
+                                field_value(Record.data, [name], sql_kind), choices,
+                                taxonomy=coded.get(name)))
     base = (select().select_from(Record).join(creator, Record.created_by_id == creator.id)
             .outerjoin(unit, creator.org_unit_id == unit.id)
             .where(Record.form_key == form_key))
@@ -195,7 +229,7 @@ def _records(form_key: str, locale: str, session: Session | None) -> Dataset | N
     return Dataset(RECORDS + form_key, spec.title_in(locale), {f.key: f for f in fields},
                    base, "record", Record.id, shown,
                    {"unit": creator.org_unit_id, "creator": Record.created_by_id},
-                   form_key=form_key)
+                   form_key=form_key, trees=_trees(session, set(coded.values())), locale=locale)
 
 
 DATASETS: dict[str, Callable[[str, Session | None], Dataset]] = {

@@ -27,6 +27,8 @@ CHARTS = ("table", "kpi", "bar", "stacked_bar", "line", "pie", "pareto", "burndo
 PARAMETERS = ("date_range", "flow", "project", "org_unit")
 #: the field a parameter binds to unless the definition names another
 PARAMETER_FIELDS = {"flow": "flow_key", "project": "project", "org_unit": "org_unit_key"}
+#: the levels of a taxonomy tree a taxonomy-coded field can be grouped by (1 is the top)
+LEVELS = (1, 2, 3)
 RANGES = ("this_month", "this_quarter", "this_year", "last_30_days", "last_90_days")
 #: which operators suit which field types
 TYPED_OPERATORS = {
@@ -70,7 +72,9 @@ SCHEMA: dict[str, Any] = {
         "group_by": {"type": "array", "maxItems": 5, "items": {"oneOf": [
             {"type": "string"},
             {"type": "object", "required": ["field", "bucket"], "additionalProperties": False,
-             "properties": {"field": {"type": "string"}, "bucket": {"enum": list(UNITS)}}}]}},
+             "properties": {"field": {"type": "string"}, "bucket": {"enum": list(UNITS)}}},
+            {"type": "object", "required": ["field", "level"], "additionalProperties": False,
+             "properties": {"field": {"type": "string"}, "level": {"enum": list(LEVELS)}}}]}},
         "measures": {"type": "array", "minItems": 1, "maxItems": 10, "items": {
             "type": "object", "required": ["key", "agg", "label"], "additionalProperties": False,
             "properties": {
@@ -121,10 +125,22 @@ class ReportSpec:
 
 
 def group_of(item: Any) -> tuple[str, str, str | None]:
-    """Return a group_by entry as (result key, field, bucket): buckets are keyed field_bucket."""
+    """Return a group_by entry as (result key, field, unit): a time bucket keyed field_bucket,
+    or a taxonomy level (unit ``level2``) keyed field_level2."""
     if isinstance(item, str):
         return item, item, None
-    return f"{item['field']}_{item['bucket']}", item["field"], item["bucket"]
+    unit = item["bucket"] if "bucket" in item else f"level{item['level']}"
+    return f"{item['field']}_{unit}", item["field"], unit
+
+
+def level_of(unit: str | None) -> int | None:
+    """Return the taxonomy level a grouping unit names (``level2`` is 2), None for the rest."""
+    return int(unit[5:]) if unit and unit.startswith("level") else None
+
+
+def is_bucket(unit: str | None) -> bool:
+    """Tell whether a grouping unit is a time bucket."""
+    return unit is not None and level_of(unit) is None
 
 
 def check_definition(data: Any, filename: str, session: Session | None = None) -> ReportSpec:
@@ -161,8 +177,13 @@ def dataset_problems(data: dict[str, Any], session: Session | None) -> list[tupl
     groups = [group_of(g) for g in data.get("group_by", [])]
     for i, (_, name, unit) in enumerate(groups):
         kind = source.fields[name].type if name in source.fields else None
-        if unit and kind not in ("datetime", "date"):
+        if is_bucket(unit) and kind not in ("datetime", "date"):
             problems.append((f"$.group_by[{i}].bucket", f"{name!r} is not a date or time"))
+        if level_of(unit) and kind and source.fields[name].taxonomy is None:
+            problems.append((f"$.group_by[{i}].level", f"{name!r} holds no taxonomy codes"))
+        elif level_of(unit) and kind and session is not None and source.tree(name) is None:
+            problems.append((f"$.group_by[{i}].level", f"the taxonomy "
+                             f"{source.fields[name].taxonomy!r} of {name!r} is not published"))
     known = {m["key"] for m in data["measures"]} | {key for key, _, _ in groups}
     problems += [(f"$.sort[{i}].key", f"sorts by {s['key']!r}, which is not shown")
                  for i, s in enumerate(data.get("sort", [])) if s["key"] not in known]

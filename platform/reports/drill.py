@@ -30,7 +30,7 @@ from andon.reports.compiler import (
     where_clauses,
 )
 from andon.reports.datasets import Dataset
-from andon.reports.definition import ReportSpec
+from andon.reports.definition import ReportSpec, is_bucket
 
 DRILL_LIMIT = 1000
 WORKING = N_("Working hours taken")
@@ -67,7 +67,7 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
     for key, name, unit in spec.groups:
         if key not in group:
             raise InvalidDefinition(N_("Choose a value for %(field)s."), field=key)
-        if unit and chosen is not None and "bucket_on" in chosen:
+        if is_bucket(unit) and chosen is not None and "bucket_on" in chosen:
             name = chosen["bucket_on"]  # e.g. the tasks completed on the day, not created
         column = group_column(source, name, unit)
         value = group[key]
@@ -131,6 +131,8 @@ def _shown(source: Dataset, name: str, value: Any, translate: Callable[[str], st
     field = source.fields[name]
     if field.choices and value is not None and str(value) in field.choices:
         return translate(field.choices[str(value)])
+    if field.taxonomy and value is not None:
+        return source.code_label(name, value)
     return plain_value(value)
 
 

@@ -16,7 +16,7 @@ from babel.numbers import format_decimal
 
 from andon.i18n import N_, localize
 from andon.reports.datasets import Dataset, dataset
-from andon.reports.definition import ReportSpec
+from andon.reports.definition import ReportSpec, level_of
 
 Translate = Callable[[str], str]
 AGGREGATE_TEXT = {
@@ -56,14 +56,23 @@ def formula(spec: ReportSpec, locale: str, translate: Translate,
     if where:
         lines.append(translate(N_("Only where: %(conditions)s"))
                      % {"conditions": listed(where, locale)})
-    by = [translate(source.fields[name].label) if unit is None else
-          translate(N_("%(field)s by %(unit)s")) % {"field": translate(source.fields[name].label),
-                                                    "unit": translate(BUCKETS[unit])}
-          for _, name, unit in spec.groups]
+    by = [grouping_text(source, name, unit, translate) for _, name, unit in spec.groups]
     if by:
         lines.append(translate(N_("Grouped by: %(fields)s")) % {"fields": listed(by, locale)})
     lines += [_target_text(m, locale, translate) for m in spec.body["measures"] if "target" in m]
     return lines
+
+
+def grouping_text(source: Dataset, name: str, unit: str | None, translate: Translate) -> str:
+    """Say one grouping: "Step", "Completed by month" or "Cause at level 2"."""
+    label = translate(source.fields[name].label)
+    if unit is None:
+        return label
+    if level_of(unit) is not None:
+        return translate(N_("%(field)s at level %(level)s")) % {"field": label,
+                                                                "level": level_of(unit)}
+    return translate(N_("%(field)s by %(unit)s")) % {"field": label,
+                                                     "unit": translate(BUCKETS[unit])}
 
 
 def _parameter_field(source: Dataset, parameter: dict[str, Any], translate: Translate) -> str:

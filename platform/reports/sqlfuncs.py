@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, literal
+from sqlalchemy import Float, Integer, String, case, literal, null
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -65,6 +65,25 @@ def bucket(column: Any, unit: str, offset_minutes: int = 0,
     return _unit_class(unit, is_date)(
         column, literal(f"{minutes:+d} minutes", String(), literal_execute=True),
         literal(minutes, Integer(), literal_execute=True))
+
+
+def taxonomy_level(column: Any, ancestors: dict[str, str]) -> ColumnElement[Any]:
+    """Return the ancestor code (at one level of its taxonomy) of the code ``column`` holds.
+
+    ``ancestors`` maps every code at or below the level to its ancestor there; codes
+    above the level, unknown codes and empty values give NULL. The codes come from a
+    published taxonomy (letters, digits, ``_.-``), rendered into the SQL text like a
+    bucket's offset so that PostgreSQL sees the same expression in SELECT and GROUP BY.
+    """
+    if not ancestors:
+        return null()
+    return case(*[(column == _literal(code), _literal(ancestor))
+                  for code, ancestor in sorted(ancestors.items())], else_=null())
+
+
+def _literal(text: str) -> ColumnElement[Any]:
+    """Return our own text (a taxonomy code) as a literal rendered into the statement."""
+    return literal(text, String(), literal_execute=True)
 
 
 @compiles(_Hours, "sqlite")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from andon import catalog
 from andon.identity.models import Group, OrgUnit, User
-from andon.web import db, designer, form_builder
+from andon.web import db, designer, form_builder, report_builder
 from andon.web import taxonomies as taxonomy_pages
 from andon.web.auth import role_required
 
@@ -17,6 +17,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(taxonomy_pages.bp)
 bp.register_blueprint(form_builder.bp)
 bp.register_blueprint(designer.bp)
+bp.register_blueprint(report_builder.bp)
 
 
 @bp.get("/")

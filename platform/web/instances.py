@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from andon.audit import AuditEvent
 from andon.database import utcnow
 from andon.errors import AndonError
-from andon.flows import actions, queries, services
+from andon.flows import actions, causes, queries, services
 from andon.flows.models import FlowInstance
 from andon.flows.permissions import Permissions, view
 from andon.forms.fields import display, supported
@@ -59,6 +59,8 @@ EVENT_TEXT = {
     "task.copied": N_("%(actor)s copied %(to)s on step “%(step)s”"),
     "task.cc": N_("%(actor)s copied %(to)s on step “%(step)s”"),
     "task.cc.noted": N_("%(actor)s copied %(to)s on step “%(step)s”: %(reason)s"),
+    "task.cause": N_("%(actor)s said why step “%(step)s” is late: %(cause)s"),
+    "task.cause.noted": N_("%(actor)s said why step “%(step)s” is late: %(cause)s (%(reason)s)"),
     "attachment.added": N_("%(actor)s attached “%(text)s” to step “%(step)s”"),
 }
 ACTIONS = {"notify": N_("people were notified"), "reassign": N_("the task was reassigned"),
@@ -128,10 +130,13 @@ def describe(session: Session, instance: FlowInstance, event: AuditEvent) -> Mes
               "text": detail.get("text", ""), "level": detail.get("level", ""),
               "action": gettext(ACTIONS.get(detail.get("action", ""), "-")),
               "message": detail.get("message", ""),
-              "attempts": detail.get("attempts", ""), "error": _error(detail)}
+              "attempts": detail.get("attempts", ""), "error": _error(detail),
+              "cause": causes.label(session, detail.get("cause"), locale)}
     kind = event.kind
     if kind == "task.completed" and params["summary"]:
         kind = "task.decided"
+    if kind == "task.cause" and params["reason"]:
+        kind = "task.cause.noted"
     if kind == "instance.completed" and params["outcome"]:
         kind = "instance.ended"
     return Message(EVENT_TEXT.get(kind, kind), params)

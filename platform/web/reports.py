@@ -13,7 +13,7 @@ from andon import temporal
 from andon.forms import exports
 from andon.i18n import localize
 from andon.reports import charts, parameters
-from andon.reports.compiler import Result, Scope, formula, run_report
+from andon.reports.compiler import Result, Scope, formula, level_labels, run_report
 from andon.reports.datasets import dataset
 from andon.reports.definition import ReportSpec
 from andon.reports.drill import Drill, drill
@@ -92,8 +92,20 @@ def drill_page(key: str) -> Any:
     """List the tasks, instances or records behind one number, each linking to its page."""
     spec, found = _drilled(key)
     group = {k[len(GROUP):]: v for k, v in request.args.items() if k.startswith(GROUP)}
-    return render_template("reports/drill.html", spec=spec, drill=found, group=group,
+    return render_template("reports/drill.html", spec=spec, drill=found,
+                           group=_group_labels(spec, group),
                            page_of=page_of, args=_drill_args(spec), back=_values(spec))
+
+
+def _group_labels(spec: ReportSpec, group: Mapping[str, str]) -> dict[str, str]:
+    """Return a drill-down's group values as readers see them: taxonomy codes as paths."""
+    source = dataset(spec.body["dataset"], locale_code(), db.session())
+    shown = dict(group)
+    for key, name, unit in spec.groups:
+        labels = level_labels(source, name, unit) if source is not None else None
+        if labels and group.get(key):
+            shown[key] = labels.get(group[key], group[key])
+    return shown
 
 
 def _drill_args(spec: ReportSpec) -> dict[str, str]:

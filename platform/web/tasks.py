@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from flask import (
@@ -21,15 +22,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from andon import files
 from andon.database import utcnow
-from andon.errors import Conflict
-from andon.flows import actions, permissions, queries, runtime
+from andon.errors import Conflict, InvalidSubmission
+from andon.flows import actions, causes, permissions, queries, runtime
 from andon.flows.models import FlowInstance, Task
 from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
+from andon.forms.taxonomy_fields import Hint, picker
 from andon.i18n import N_, Message
 from andon.identity.models import User
 from andon.web import db
-from andon.web.i18n import translate
+from andon.web.i18n import locale_code, translate
 from andon.web.inbox import deadline_of
 from andon.web.instances import submitted_steps
 from andon.web.pages import act, form_fields, is_fragment_request, me, submit
@@ -52,16 +54,41 @@ def show(task_id: int) -> Any:
     spec, form, refused = _files_chosen(task, user)
 
     def complete() -> Task:
-        """Complete the task, unless a file chosen in its form was refused."""
+        """Complete the task, unless a file was refused or a late task has no cause."""
         if spec is not None:
             refuse(spec, form, refused)
-        return runtime.complete_task(session, task_id, user, form)
+        cause, note = _cause(session, task)
+        return runtime.complete_task(session, task_id, user, form, cause=cause, cause_note=note)
     done = submit(complete)
     if done.result is not None:
         flash(_("Done. The task has left your inbox."))
         return redirect(url_for("inbox.index"))
     task = session.get(Task, task_id)
     return _render(task, user, done.values or task.draft or {}, done.errors)
+
+
+def _cause(session: Any, task: Task) -> tuple[str | None, str | None]:
+    """Return the cause and note of a late task, refused (keeping what was typed) if missing."""
+    if not causes.is_late(task):
+        return None, None
+    try:
+        return causes.checked(session, request.form.get(causes.FIELD),
+                              request.form.get(causes.NOTE))
+    except InvalidSubmission as invalid:
+        raise InvalidSubmission(invalid.errors, request.form) from None
+
+
+def _cause_field(task: Task, values: Any, actionable: bool) -> Any:
+    """Return the cause picker of an open overdue task (None for any other), keeping values."""
+    if not actionable or not causes.is_late(task):
+        return None
+    values = values or {}
+    code = str(values.get(causes.FIELD) or task.cause or "")
+    return SimpleNamespace(
+        name=causes.FIELD, label=_("Cause"), required=True, read_only=False,
+        placeholder="", value=code, id="cause", form_id="task-form",
+        note=str(values.get(causes.NOTE) or task.cause_note or ""),
+        extra=picker(db.session(), code, Hint(causes.taxonomy_key()), locale_code()))
 
 
 def _files_chosen(task: Task, user: User) -> tuple[FormSpec | None, Any, dict[str, Message]]:
@@ -88,9 +115,10 @@ def _render(task: Task, user: User, values: Any, errors: dict[str, Message],
     return render_template("tasks/show.html", task=task, fields=fields, actionable=actionable,
                            steps=submitted_steps(session, task.instance, rights.hidden),
                            errors=errors, user=user, people=people,
-                           earlier=actions.earlier_steps(task),
+                           earlier=actions.earlier_steps(task) if actionable else [],
                            deadline=deadline_of(session, task, utcnow()),
-                           upload_error=upload_error, uploads=uploads()), (
+                           upload_error=upload_error, uploads=uploads(),
+                           cause_field=_cause_field(task, values, actionable)), (
         422 if errors or upload_error else 200)
 
 
@@ -255,6 +283,12 @@ def uploads() -> files.UploadSettings:
 def attachments_of(instance_id: int) -> list[files.Attachment]:
     """Return the files attached to an instance, for its page and its tasks' pages."""
     return list(db.session().scalars(files.of_instance(instance_id)))
+
+
+@bp.app_template_global()
+def cause_label(code: str) -> str:
+    """Return a stored cause as its path in the cause taxonomy, in the reader's language."""
+    return causes.label(db.session(), code, locale_code())
 
 
 @bp.app_template_filter()

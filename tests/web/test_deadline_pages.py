@@ -64,9 +64,13 @@ def test_the_record_shows_which_deadlines_were_met(client, auth, session):
     with clock.frozen(datetime(2026, 3, 5, 9, 30, tzinfo=SHANGHAI)):  # a day late
         page = client.get(f"/tasks/{review.id}").get_data(as_text=True)
         assert "Overdue" in page and "of working time late" in page
-        auth.post(f"/tasks/{review.id}", {"decision": "approve"})
+        refused = auth.post(f"/tasks/{review.id}", {"decision": "approve"})
+        assert refused.status_code == 422  # a late task needs its cause on the page
+        auth.post(f"/tasks/{review.id}", {"decision": "approve",
+                                          "cause": "internal.people.overload"})
     page = client.get(f"/instances/{review.instance_id}").get_data(as_text=True)
     assert '<span class="deadline deadline-overdue">late</span>' in page
+    assert "Cause of the delay: Internal › People" in page
 
 
 def test_managers_see_their_teams_overdue_tasks(client, auth):
