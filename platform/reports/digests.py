@@ -103,20 +103,25 @@ def compose(session: Session, found: DigestSubscription, day: date, base_url: st
     heads = [headline(session, tile, localize(tile.title, locale), user, locale, translate)
              for tile in tiles]
     base = base_url.rstrip("/")
-    links = [f"{base}/reports/{tile.body['report']}?"
-             + urlencode({k: v for k, v in tile.values.items() if v}) for tile in tiles]
+    links = [_link(f"{base}/reports/{tile.body['report']}", tile.values) for tile in tiles]
     words = _words(translate, found, start, end)
     title = localize(spec.title, locale)
     subject = translate("%(dashboard)s: digest for %(start)s to %(end)s") % {
         "dashboard": title, "start": start.isoformat(), "end": end.isoformat()}
     unsubscribe = f"{base}/dashboards/unsubscribe/{found.token}"
-    open_link = f"{base}/dashboards/{spec.key}?{urlencode(values)}"
+    open_link = _link(f"{base}/dashboards/{spec.key}", values)
     return Email(to=[user.email], subject=subject, message_id=key.replace(":", "-"),
                  text=_text(title, words, heads, links, open_link, unsubscribe),
                  html=HTML.render(heading=title, covered=words["covered"],
                                   tiles=list(zip(heads, links, strict=True)), words=words,
                                   open_link=open_link, unsubscribe=unsubscribe),
                  headers={"List-Unsubscribe": f"<{unsubscribe}>"})
+
+
+def _link(page: str, values: dict[str, str]) -> str:
+    """Return a page's address with the values that are not empty."""
+    query = urlencode({k: v for k, v in values.items() if v})
+    return f"{page}?{query}" if query else page
 
 
 def _values(spec: DashboardSpec, start: date, end: date) -> dict[str, str]:
