@@ -119,7 +119,7 @@ def tile_values(spec: DashboardSpec, report: ReportSpec,
                 shared_values: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """Return a report's parameter values from the shared ones, matched by parameter type.
 
-    Also return the keys of the shared parameters the report does not declare, which
+    Also return the types of the shared parameters the report does not declare, which
     therefore do not narrow it.
     """
     declared = {item["type"]: item["key"] for item in reversed(report.body.get("parameters", []))}
@@ -129,7 +129,7 @@ def tile_values(spec: DashboardSpec, report: ReportSpec,
         kind, key = item["type"], item["key"]
         target = declared.get(kind)
         if target is None:
-            unused.append(key)
+            unused.append(kind)
         elif kind == "date_range":
             for end in ("from", "to"):
                 values[f"{target}_{end}"] = shared_values.get(f"{key}_{end}", "")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from andon import jobs
 from andon.errors import Forbidden, NotFound
-from andon.i18n import localize, normalize_locale, translator
+from andon.i18n import N_, localize, normalize_locale, translator
 from andon.notifications.mailer import Email, SmtpSettings, send
 from andon.reports import dashboards, subscriptions
 from andon.reports.dashboard import DashboardSpec
@@ -106,7 +106,7 @@ def compose(session: Session, found: DigestSubscription, day: date, base_url: st
     links = [_link(f"{base}/reports/{tile.body['report']}", tile.values) for tile in tiles]
     words = _words(translate, found, start, end)
     title = localize(spec.title, locale)
-    subject = translate("%(dashboard)s: digest for %(start)s to %(end)s") % {
+    subject = translate(N_("%(dashboard)s: digest for %(start)s to %(end)s")) % {
         "dashboard": title, "start": start.isoformat(), "end": end.isoformat()}
     unsubscribe = f"{base}/dashboards/unsubscribe/{found.token}"
     open_link = _link(f"{base}/dashboards/{spec.key}", values)
@@ -139,14 +139,14 @@ def _values(spec: DashboardSpec, start: date, end: date) -> dict[str, str]:
 def _words(translate: Callable[[str], str], found: DigestSubscription, start: date,
            end: date) -> dict[str, str]:
     """Return the digest's fixed words in the subscriber's language."""
-    return {"covered": translate("Period covered: %(start)s to %(end)s (%(frequency)s).") % {
+    return {"covered": translate(N_("Period covered: %(start)s to %(end)s (%(frequency)s).")) % {
                 "start": start.isoformat(), "end": end.isoformat(),
                 "frequency": translate(subscriptions.FREQUENCIES[found.frequency])},
-            "target": translate("target"), "met": translate("met"),
-            "missed": translate("not met"), "empty": translate("No rows."),
-            "more": translate("More rows in the full report."),
-            "open": translate("Open the dashboard"),
-            "unsubscribe": translate("Unsubscribe from this digest")}
+            "target": translate(N_("target")), "met": translate(N_("met")),
+            "missed": translate(N_("not met")), "empty": translate(N_("No rows.")),
+            "more": translate(N_("More rows in the full report.")),
+            "open": translate(N_("Open the dashboard")),
+            "unsubscribe": translate(N_("Unsubscribe from this digest"))}
 
 
 def _text(title: str, words: dict[str, str], heads: list[Headline], links: list[str],

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from andon.i18n import N_
 from andon.identity.models import User
 from andon.reports import charts
 from andon.reports.compiler import Result, ResultColumn, Scope, run_report
@@ -71,7 +72,7 @@ def headline(session: Session, item: Tile, title: str, user: User, locale: str,
     rows = _ordered(result, shown[0], kind)
     rows = rows[-TOP:] if kind in SERIES else rows[:TOP]
     at = {c.key: i for i, c in enumerate(result.columns)}
-    none = translate("(none)")
+    none = translate(N_("(none)"))
     return Headline(title, columns=[c.label for c in shown], total=len(result.rows),
                     rows=[(_label(result, row, none),
                            [number(c, row[at[c.key]]) for c in shown]) for row in rows])

@@ -83,7 +83,8 @@ def tile(key: str, index: int) -> Any:
     _, values, errors = _shared(spec)
     found = dashboards.tile(session, spec, index, user, values)
     context: dict[str, Any] = {"spec": spec, "tile": found, "errors": errors,
-                               "report_url": _report_url(found)}
+                               "report_url": _report_url(found),
+                               "unused": [gettext(parameters.LABELS[t]) for t in found.unused]}
     if found.refusal is None and found.report is not None and not errors:
         context.update(_drawn(found))
     template = "dashboards/_tile.html" if is_fragment_request() else "dashboards/tile.html"

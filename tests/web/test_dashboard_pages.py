@@ -65,6 +65,8 @@ def test_a_tile_draws_its_chart_formula_and_links_for_the_shared_period(client, 
         in html
     wider = client.get(by_flow.replace("2026-01-11", "2026-01-01"), headers=HTMX)
     assert '"value": 66.7' in wider.get_data(as_text=True)
+    overdue = client.get(tile_urls(page)[2], headers=HTMX).get_data(as_text=True)
+    assert "Not narrowed by: Period" in overdue  # overdue is counted now, whatever the period
 
 
 def test_a_tile_works_without_javascript_as_a_page_of_its_own(client, auth, report_rows):
