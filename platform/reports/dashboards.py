@@ -141,7 +141,8 @@ def tile_values(spec: DashboardSpec, report: ReportSpec,
 def home_of(session: Session, user: User) -> DashboardSpec | None:
     """Return the dashboard a person lands on: their choice, else one made home for a role.
 
-    None means the inbox: chosen, or no dashboard open to them is anyone's home.
+    None means the inbox: chosen, or no dashboard open to them is anyone's home. A
+    chosen dashboard that is gone, or closed to them since, counts as no choice.
     """
     choice = session.get(HomeChoice, user.id)
     if choice is not None:
@@ -150,7 +151,7 @@ def home_of(session: Session, user: User) -> DashboardSpec | None:
         try:
             return dashboard(session, choice.dashboard_key, user)
         except (NotFound, Forbidden):
-            return None
+            pass
     return next((spec for spec in readable(session, user)
                  if user.has_role(*spec.home_for)), None)
 

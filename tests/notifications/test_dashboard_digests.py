@@ -119,3 +119,12 @@ def test_a_retried_digest_is_not_sent_twice(session, people, report_rows, engine
     session.commit()
     run(2026, 1, 19, 10)
     assert len(digests(server)) == 1
+
+
+def test_a_reader_who_may_no_longer_open_the_dashboard_gets_no_digest(
+        session, people, report_rows, engine, tmp_path, server):
+    subscriptions.subscribe(session, people["leader"], "delivery_overview", WEEKLY)
+    people["leader"].role_rows.clear()  # no longer a leader
+    session.commit()
+    worker(engine, tmp_path, server.settings)(2026, 1, 19, 9)
+    assert digests(server) == []

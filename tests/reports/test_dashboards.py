@@ -91,9 +91,9 @@ def test_the_default_period_is_chosen_once_for_every_tile(session, people):
     assert cleared["period_from"] == "" and cleared["period_to"] == ""
 
 
-def publish_for_members(session, key: str, tiles: list[dict]) -> None:
-    """Publish a dashboard that members may open."""
-    body = {"key": key, "title": {"en": "Team", "zh-CN": "团队"}, "roles": ["member"],
+def publish_for_members(session, key: str, tiles: list[dict], roles=("member",)) -> None:
+    """Publish a dashboard that members (or other roles) may open."""
+    body = {"key": key, "title": {"en": "Team", "zh-CN": "团队"}, "roles": list(roles),
             "parameters": [{"key": "period", "type": "date_range"}], "tiles": tiles}
     spec = check_dashboard(body, f"{key}.json", session)
     catalog.publish(session, "dashboard", key, spec.title, json.dumps(body), dumps(spec))
@@ -135,6 +135,14 @@ def test_a_leader_lands_on_the_dashboard_made_home_for_leaders_unless_they_choos
     assert dashboards.home_key(session, leader) == "delivery_overview"
     with pytest.raises(Forbidden):
         dashboards.choose_home(session, engineer, "delivery_overview")
+    publish_for_members(session, "team", [{"report": "workload_per_person"}],
+                        roles=("member", "leader"))
+    dashboards.choose_home(session, leader, "team")
+    assert dashboards.home_key(session, leader) == "team"
+    publish_for_members(session, "team", [{"report": "workload_per_person"}])  # closed now
+    assert dashboards.home_key(session, leader) == "delivery_overview"
+    catalog.retire(session, "dashboard", "delivery_overview")
+    assert dashboards.home_key(session, leader) is None
 
 
 def test_a_subscription_names_each_field_that_is_not_valid(session, people):
