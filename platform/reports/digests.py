@@ -37,7 +37,8 @@ HTML = Environment(autoescape=True).from_string("""\
 {% for tile, link in tiles %}
 <h2 style="font-size: 1.1em; margin-top: 1.5em"><a href="{{ link }}">{{ tile.title }}</a></h2>
 {% if tile.refusal %}<p><em>{{ tile.refusal }}</em></p>
-{% elif tile.kpi %}<p style="font-size: 1.4em">{{ tile.kpi.label }}: <strong>{{ tile.kpi.value }}</strong>
+{% elif tile.kpi %}<p style="font-size: 1.4em">{{ tile.kpi.label }}:
+  <strong>{{ tile.kpi.value }}</strong>
   {% if tile.kpi.target %}<span style="color: {{ '#1a7f37' if tile.kpi.met else '#b42318' }}">
   {{ words.target }} {{ tile.kpi.target }} — {{ words.met if tile.kpi.met else words.missed }}
   </span>{% endif %}</p>
