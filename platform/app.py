@@ -41,6 +41,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from andon.web import (
         admin,
         auth,
+        dashboards,
         db,
         errors,
         excel,
@@ -62,11 +63,11 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
-    for module in (inbox, start, tasks, forms, instances, reports, admin, notifications,
-                   settings, records, excel, messages, picks):
+    for module in (inbox, start, tasks, forms, instances, reports, dashboards, admin,
+                   notifications, settings, records, excel, messages, picks):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
-    app.add_url_rule("/", endpoint="home", view_func=inbox.home)
+    app.add_url_rule("/", endpoint="home", view_func=dashboards.home)
     return app
 
 

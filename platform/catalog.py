@@ -28,7 +28,7 @@ from andon.errors import Conflict, NotFound
 from andon.i18n import N_, localize
 from andon.identity.models import User
 
-KINDS = ("calendar", "form", "flow", "report", "taxonomy")
+KINDS = ("calendar", "form", "flow", "report", "taxonomy", "dashboard")
 
 
 class Definition(Base):

@@ -1,4 +1,4 @@
-"""Load definition files from a folder: calendars, taxonomies, forms, flows, then reports.
+"""Load definition files: calendars, taxonomies, forms, flows, reports, then dashboards.
 
 Each file loads in its own savepoint: a bad file is reported with its problems
 and leaves nothing behind, while the good ones load. Files of one kind that
@@ -23,6 +23,8 @@ from andon.forms.store import deploy_form
 from andon.forms.taxonomies import deploy_taxonomy
 from andon.i18n import N_
 from andon.jsonfile import parse_json
+from andon.reports.dashboard import check_dashboard
+from andon.reports.dashboard import dumps as dump_dashboard
 from andon.reports.definition import check_definition as check_report
 from andon.reports.definition import dumps as dump_report
 
@@ -78,12 +80,22 @@ def _report(session: Session, path: Path, user_id: int | None) -> tuple[
                            user_id)
 
 
+def _dashboard(session: Session, path: Path, user_id: int | None) -> tuple[
+        catalog.DefinitionVersion, bool]:
+    """Load one dashboard definition file (its reports load first)."""
+    source = path.read_text(encoding="utf-8")
+    spec = check_dashboard(parse_json(source, path.name), path.name, session)
+    return catalog.publish(session, "dashboard", spec.key, spec.title, source,
+                           dump_dashboard(spec), user_id)
+
+
 KINDS: list[tuple[str, str, Deployer]] = [
     ("calendar", "calendars/*.json", _calendar),
     ("taxonomy", "taxonomies/*.json", _taxonomy),
     ("form", "forms/*.json", _form),
     ("flow", "flows/*.bpmn", _flow),
     ("report", "reports/*.json", _report),
+    ("dashboard", "dashboards/*.json", _dashboard),
 ]
 
 

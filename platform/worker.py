@@ -20,6 +20,7 @@ from andon.errors import Undelivered
 from andon.flows import digests, escalations, messages, schedules, services, waits
 from andon.flows.worker import run_due
 from andon.notifications.delivery import chat_handler, email_handler
+from andon.reports import digests as dashboard_digests
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ def handlers(config: Config) -> dict[str, jobs.Handler]:
             services.KIND: services.handler(config.outbound_private),
             waits.KIND: messages.send, schedules.KIND: schedules.start,
             "chat": chat_handler(config.base_url, config.outbound_private),
-            sweeps.KIND: sweeps.handler(config.uploads)}
+            sweeps.KIND: sweeps.handler(config.uploads),
+            dashboard_digests.KIND: dashboard_digests.handler(config.smtp, config.base_url)}
 
 
 #: what to do after a failed attempt, by kind: a service step fails its instance at the end
@@ -48,6 +50,7 @@ def run_once(sessions: sessionmaker[Session], work: dict[str, jobs.Handler],
     with sessions() as session:
         run_due(session, now)
         digests.plan(session, now, timezone)
+        dashboard_digests.plan(session, now)
         schedules.plan_all(session, now)
         sweeps.plan(session, now)
         session.commit()

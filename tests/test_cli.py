@@ -83,14 +83,19 @@ def test_load_reports_each_bad_file_and_loads_the_good_ones(session, staff, fold
                                                  '"zh-CN": "b"}, "dataset": "tasks", '
                                                  '"measures": [], "visualisation": {"type": '
                                                  '"table"}}')
+    (folder / "dashboards" / "bad_board.json").write_text(
+        '{"key": "bad_board", "title": {"en": "b", "zh-CN": "b"}, "tiles": [{"report": '
+        '"ghost"}]}')
     results = {item.path.name: item for item in load_folder(session, folder)}
     session.commit()
     assert "broken.json: line 2 column 12" in str(results["broken.json"].error)
     assert "change_request.bpmn: pm_review" in str(results["change_request.bpmn"].error)
     assert "bad.json: $.measures" in str(results["bad.json"].error)
+    assert "bad_board.json: $.tiles[0].report" in str(results["bad_board.json"].error)
+    assert results["delivery_overview.json"].created
     assert results["change_request.json"].created and results["change_request.json"].error is None
     kinds = {v.definition.kind for v in catalog.all_versions(session)}
-    assert kinds == {"calendar", "flow", "form", "report", "taxonomy"}
+    assert kinds == {"calendar", "dashboard", "flow", "form", "report", "taxonomy"}
     flows = {v.definition.key for v in catalog.all_versions(session) if v.definition.kind == "flow"}
     assert flows == {"project_delivery"}  # the broken change request loaded nothing
 

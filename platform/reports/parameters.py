@@ -52,12 +52,18 @@ def declared(spec: ReportSpec, raw: Mapping[str, str], today: date | None = None
 
     A parameter's label is the definition's, in the locale, else a msgid to translate.
     """
+    return declare(spec.body.get("parameters", []), raw, today, locale)
+
+
+def declare(items: list[dict[str, Any]], raw: Mapping[str, str], today: date | None = None,
+            locale: str = "en") -> list[Parameter]:
+    """Return declared parameters (a report's or a dashboard's) with the reader's values."""
     today = today or temporal.today()
     found = []
-    for item in spec.body.get("parameters", []):
+    for item in items:
         kind, key = item["type"], item["key"]
         label = localize(item["label"], locale) if "label" in item else LABELS[kind]
-        field = item.get("field") or PARAMETER_FIELDS[kind]
+        field = item.get("field") or PARAMETER_FIELDS.get(kind, "")
         if kind == "date_range":
             names = (f"{key}_from", f"{key}_to")
             given = {name: (raw.get(name) or "").strip() for name in names}
@@ -116,8 +122,14 @@ def conditions(parameters: list[Parameter]) -> list[dict[str, Any]]:
 
 def choices(session: Session, spec: ReportSpec, locale: str) -> dict[str, list[tuple[str, str]]]:
     """Return, for each flow, project and org unit parameter, its (value, label) choices."""
+    return choices_of(session, spec.body.get("parameters", []), locale)
+
+
+def choices_of(session: Session, items: list[dict[str, Any]],
+               locale: str) -> dict[str, list[tuple[str, str]]]:
+    """Return the (value, label) choices of declared flow, project and org unit parameters."""
     found: dict[str, list[tuple[str, str]]] = {}
-    for item in spec.body.get("parameters", []):
+    for item in items:
         if item["type"] == "flow":
             found[item["key"]] = [(v.definition.key, localize(v.title, locale))
                                   for v in catalog.published(session, "flow")]

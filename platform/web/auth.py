@@ -77,7 +77,7 @@ def load_user(user_id: str) -> SessionUser | None:
 
 def _require_login() -> Any:
     """Send anonymous visitors to the login page, except for public endpoints."""
-    public = {"auth.login", "auth.language", "static"}
+    public = {"auth.login", "auth.language", "static", "dashboards.unsubscribe"}
     if request.endpoint in public or current_user.is_authenticated:
         return None
     if is_fragment_request():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,6 @@ from andon.web import db
 from andon.web.pages import is_fragment_request, me
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
-
-
-def home() -> Any:
-    """Send the user to the inbox."""
-    return redirect(url_for("inbox.index"))
 
 
 VIEWS = {"overdue": N_("Overdue"), "due_soon": N_("Due within a day"), "mine": N_("Mine"),

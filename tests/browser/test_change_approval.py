@@ -13,8 +13,8 @@ from .conftest import follow
 
 TITLE = "迁移测试环境 Move the test environment to the new cluster"
 REASON = "客户用户数翻倍 The customer doubled its users"
-NAV_ZH = ["收件箱", "发起", "流程", "记录", "报表", "通知"]
-NAV_EN = ["Inbox", "Start", "Flows", "Records", "Reports", "Notifications"]
+NAV_ZH = ["收件箱", "发起", "流程", "记录", "仪表板", "报表", "通知"]
+NAV_EN = ["Inbox", "Start", "Flows", "Records", "Dashboards", "Reports", "Notifications"]
 
 
 def nav_links(page: Page) -> Locator:
@@ -23,11 +23,11 @@ def nav_links(page: Page) -> Locator:
 
 
 def login(page: Page, username: str, password: str) -> None:
-    """Sign in on the login page and wait for the inbox."""
+    """Sign in on the login page and wait for the home page: the inbox, or a dashboard."""
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
     page.locator("main button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    expect(page).to_have_url(re.compile(r"/(inbox/|dashboards/\w+)$"))
 
 
 def logout(page: Page) -> None:
