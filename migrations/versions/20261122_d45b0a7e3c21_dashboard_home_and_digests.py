@@ -1,7 +1,7 @@
 """dashboards: each person's home page and their email digest subscriptions
 
 Revision ID: d45b0a7e3c21
-Revises: bf14305145ce
+Revises: c4a5e1d07b21
 Create Date: 2026-11-22 10:45:00
 """
 
@@ -11,7 +11,7 @@ import andon.database
 
 
 revision = 'd45b0a7e3c21'
-down_revision = 'bf14305145ce'
+down_revision = 'c4a5e1d07b21'
 branch_labels = None
 depends_on = None
 
