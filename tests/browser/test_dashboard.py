@@ -23,7 +23,7 @@ def test_a_leader_lands_on_the_dashboard_and_drills_down_from_a_tile(page: Page,
     tile = page.locator(f"[data-tile='{BY_FLOW}']")
     expect(tile.locator("[data-chart]")).to_have_attribute("data-drawn", "1")
     expect(page.locator("[data-tile='0'] .kpi-value")).to_be_visible()
-    expect(page.locator("[data-tile] h2 a")).to_have_count(7)  # every tile has loaded
+    expect(page.locator("[data-tile] h2 a")).to_have_count(8)  # every tile has loaded
     shot(page, "dashboard")
 
     # a period before anything happened: every tile redraws, empty, and the URL says so
