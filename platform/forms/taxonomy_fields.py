@@ -5,9 +5,10 @@ A string property becomes a taxonomy field through its layout entry:
 ``levels`` cuts the tree below that depth; with ``leaf_only`` (the default)
 only the ends of the cut tree can be chosen. A column of a table names the same
 in its schema: ``{"type": "string", "x-widget": "taxonomy", "x-taxonomy": "causes",
-"x-levels": 3}`` (``x-leaf_only`` too); its inputs are ``cases[0][cause]``. New values must be codes that
-are offered and not retired; a retired code already stored stays valid when
-it comes back unchanged, and reads as its path marked retired.
+"x-levels": 3}`` (``x-leaf_only`` too); its inputs are ``cases[0][cause]``.
+New values must be codes that are offered and not retired; a retired code
+already stored stays valid when it comes back unchanged, and reads as its
+path marked retired.
 """
 
 from __future__ import annotations
