@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -230,3 +231,31 @@ def test_the_reports_show_actions_closed_on_time_and_causes(session, people, wor
                                                           "retro_root_causes")}
     assert causes == {"external.mechanism": 1, "internal.mechanism": 1}
     assert date(2026, 6, 4) <= date.fromisoformat(early.data["due_date"])
+
+
+def test_the_demo_story_holds_retrospectives_of_ended_projects(session, people):
+    from andon.demo_history import retrospectives
+
+    until = at("2026-09-30T18:00")
+    ended = [create_record(session, "project", {
+        **PROJECT, "code": f"PRJ-{n}", "team": [{"member": "engineer1", "role": "Dev"},
+                                                {"member": "engineer2", "role": "Test"}],
+        "end_date": f"2026-0{n}-15"}, people["pm"]) for n in range(1, 8)]
+    running = create_record(session, "project", {**PROJECT, "end_date": "2026-12-31"},
+                            people["pm"])
+    started = retrospectives.seed(session, people, [*ended, running], random.Random(7), until)
+    session.commit()
+    retros = session.scalars(select(FlowInstance).where(FlowInstance.parent_id.is_(None))).all()
+    assert started == len(retros) == 7
+    assert str(running.id) not in {r.project for r in retros}
+    acts = session.scalars(select(Task).where(Task.step_id == "act")).all()
+    assert len({t.instance_id for t in acts}) >= 7
+    assert any(t.escalation_level for t in acts)  # some were late and escalated
+    checks = session.scalars(select(Task).where(Task.step_id == "verify",
+                                                Task.state == "completed")).all()
+    assert any(t.data["effective"] == "no" for t in checks)
+    assert all(t.completed_at <= until for t in acts if t.completed_at)
+    rows = report(session, people, "retro_actions_closed_on_time")
+    assert rows and 0 < sum(r["closed"] for r in rows)
+    assert {r["on_time_rate"] for r in rows} - {0.0, 1.0}
+    assert report(session, people, "retro_root_causes")
