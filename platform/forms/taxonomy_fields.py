@@ -201,7 +201,7 @@ def pickers(session: Session, spec: FormSpec, built: Fields, locale: str) -> Fie
     found, cells = hints(spec), columns(spec)
     for node in walk(list(built)):
         hint = _hint_of(found, cells, node.name) if node.node == "field" else None
-        if node.widget == WIDGET and hint is not None:
+        if hint is not None and node.widget == WIDGET:
             node.extra = _picker(session, node.value, hint, locale)
     return built
 
