@@ -110,10 +110,11 @@ def told(session: Session, username: str, kind: str) -> int:
         .where(User.username == username, Notification.kind == kind))))
 
 
-def report(session: Session, people: dict[str, User], key: str) -> list[dict[str, Any]]:
-    """Run a shipped report as the leader; return its rows."""
+def report(session: Session, people: dict[str, User], key: str,
+           **values: str) -> list[dict[str, Any]]:
+    """Run a shipped report as the leader with parameter values; return its rows."""
     spec = check_definition(catalog.current(session, "report", key).content, key, session)
-    result = run_report(session, spec, "en", str, Scope(people["leader"], {}))
+    result = run_report(session, spec, "en", str, Scope(people["leader"], values))
     return [dict(zip([c.key for c in result.columns], row, strict=True))
             for row in result.rows]
 
@@ -230,6 +231,10 @@ def test_the_reports_show_actions_closed_on_time_and_causes(session, people, wor
     causes = {r["cause_area"]: r["cases"] for r in report(session, people,
                                                           "retro_root_causes")}
     assert causes == {"external.mechanism": 1, "internal.mechanism": 1}
+    assert report(session, people, "retro_actions_closed_on_time", project=instance.project)
+    assert report(session, people, "retro_actions_closed_on_time", project="999") == []
+    assert report(session, people, "retro_actions_closed_on_time",
+                  period_from="2026-07-01", period_to="2026-07-31") == []
     assert date(2026, 6, 4) <= date.fromisoformat(early.data["due_date"])
 
 
