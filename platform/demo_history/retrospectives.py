@@ -210,7 +210,7 @@ def _plan_action(story: _Story, action: FlowInstance) -> None:
     elif profile == "late":
         done = due + timedelta(days=story.rng.randint(2, 9))
     else:
-        done = due - timedelta(hours=story.rng.randint(2, 6))
+        done = due - timedelta(hours=story.rng.randint(3, 6))  # the due day, 10:00 to 13:00
     story.later(_weekday(done), lambda: _act(story, action, profile))
 
 
@@ -218,8 +218,9 @@ def _act(story: _Story, action: FlowInstance, profile: str) -> None:
     """The owner reports the action done; the project manager checks it a day or two later."""
     _finish(story, action, {"done": "已按计划落实 Done as agreed",
                             "measured": "见附表数据 See the figures attached"})
-    story.later(_weekday(clock.now() + timedelta(days=story.rng.randint(1, 2))),
-                lambda: _check(story, action, profile))
+    wait = timedelta(days=story.rng.randint(1, 2)) if profile in ("late", "rework") \
+        else timedelta(hours=story.rng.randint(1, 4))
+    story.later(_weekday(clock.now() + wait), lambda: _check(story, action, profile))
 
 
 def _check(story: _Story, action: FlowInstance, profile: str) -> None:
@@ -237,16 +238,16 @@ def _check(story: _Story, action: FlowInstance, profile: str) -> None:
 
 
 def _retro(story: _Story, project: Record, now: datetime) -> dict[str, Any]:
-    """Return a retrospective of the project with two or three cases and action items."""
+    """Return a retrospective of the project with one or two cases and one to three actions."""
     rng, data = story.rng, project.data
     late = rng.random() < 0.4
-    cases = rng.sample(CASES, rng.randint(1, 3))
+    cases = rng.sample(CASES, rng.randint(1, 2))
     owners = [m.get("member") for m in data.get("team") or [] if m.get("member") in story.people]
     owners = owners or [name for name in ("engineer1", "engineer2") if name in story.people]
     today = now.astimezone(ZONE).date()
     actions = [{"what": what, "owner": rng.choice(owners), "outcome": outcome,
-                "due_date": (today + timedelta(days=rng.randint(14, 45))).isoformat()}
-               for what, outcome in rng.sample(ACTIONS, rng.randint(1, 3))]
+                "due_date": _workday(today + timedelta(days=rng.randint(14, 45))).isoformat()}
+               for what, outcome in rng.sample(ACTIONS, rng.choice([1, 1, 2, 2, 3]))]
     return {"project": project.id,
             "goals": [{"goal": "按期终验 Final acceptance on time",
                        "target": str(data.get("end_date", "")),
@@ -302,6 +303,13 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 def _aware(moment: datetime) -> datetime:
     """Return a stored time as an aware one (SQLite gives it back naive, in UTC)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _workday(day: date) -> date:
+    """Move a day off the weekend to the Friday before."""
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
 
 
 def _weekday(moment: datetime) -> datetime:
