@@ -264,3 +264,10 @@ def test_the_demo_story_holds_retrospectives_of_ended_projects(session, people):
     assert rows and 0 < sum(r["closed"] for r in rows)
     assert {r["on_time_rate"] for r in rows} - {0.0, 1.0}
     assert report(session, people, "retro_root_causes")
+
+
+def test_a_retrospective_without_cases_still_tracks_its_actions(session, people, worker):
+    instance = hold(session, people, at("2026-06-01T10:00"), {**RETRO, "cases": []})
+    flows = approve(session, people, instance, at("2026-06-01T15:00"), worker)
+    assert instance.status == "completed" and len(flows) == 2
+    assert session.scalars(select(Record).where(Record.form_key == "retro_case")).all() == []
