@@ -3,13 +3,17 @@
 A string property becomes a taxonomy field through its layout entry:
 ``{"widget": "taxonomy", "taxonomy": "causes", "levels": 3, "leaf_only": true}``.
 ``levels`` cuts the tree below that depth; with ``leaf_only`` (the default)
-only the ends of the cut tree can be chosen. New values must be codes that
-are offered and not retired; a retired code already stored stays valid when
-it comes back unchanged, and reads as its path marked retired.
+only the ends of the cut tree can be chosen. A column of a table names the same
+in its schema: ``{"type": "string", "x-widget": "taxonomy", "x-taxonomy": "causes",
+"x-levels": 3}`` (``x-leaf_only`` too); its inputs are ``cases[0][cause]``.
+New values must be codes that are offered and not retired; a retired code
+already stored stays valid when it comes back unchanged, and reads as its
+path marked retired.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +67,40 @@ def hints(spec: FormSpec) -> dict[str, Hint]:
     return found
 
 
+def columns(spec: FormSpec) -> dict[tuple[str, str], Hint]:
+    """Return the hint of every taxonomy column of a table, by (table, column)."""
+    found = {}
+    for table, column, prop in _columns(spec):
+        if isinstance(prop.get("x-taxonomy"), str):
+            found[(table, column)] = Hint(prop["x-taxonomy"], int(prop.get("x-levels") or
+                                                                  taxonomies.MAX_DEPTH),
+                                          bool(prop.get("x-leaf_only", True)))
+    return found
+
+
+def _columns(spec: FormSpec) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """Return the table columns drawn as taxonomy pickers: (table, column, property)."""
+    found = []
+    for table in spec.order():
+        items = (spec.properties.get(table) or {}).get("items")
+        if not isinstance(items, Mapping) or not isinstance(items.get("properties"), Mapping):
+            continue
+        for column, prop in items["properties"].items():
+            if isinstance(prop, Mapping) and prop.get("x-widget") == WIDGET:
+                found.append((table, column, prop))
+    return found
+
+
+def _hint_of(found: Mapping[str, Hint], cells: Mapping[tuple[str, str], Hint],
+             name: str) -> Hint | None:
+    """Return the hint of an input name: a top-level field or a table cell."""
+    cell = CELL.match(name)
+    return cells.get((cell[1], cell[2])) if cell else found.get(name)
+
+
+CELL = re.compile(r"^(\w+)\[\d+\]\[(\w+)\]$")
+
+
 def check_form(session: Session, spec: FormSpec, filename: str) -> None:
     """Refuse a form whose taxonomy fields are malformed or name a taxonomy that is missing."""
     problems: list[tuple[str, str]] = []
@@ -71,6 +109,11 @@ def check_form(session: Session, spec: FormSpec, filename: str) -> None:
         if layout.get("widget") == WIDGET:
             problems += _field_problems(session, spec.properties[name], layout,
                                         f"$.layout.fields.{name}")
+    for table, column, prop in _columns(spec):
+        layout = {"taxonomy": prop.get("x-taxonomy"), "levels": prop.get("x-levels", 1),
+                  "leaf_only": prop.get("x-leaf_only", True)}
+        problems += _field_problems(session, prop, layout,
+                                    f"$.schema.properties.{table}.items.properties.{column}")
     if problems:
         raise InvalidDefinition(N_("The form definition %(file)s is not valid."),
                                 problems=problems, file=filename)
@@ -106,8 +149,7 @@ def validate_codes(session: Session, spec: FormSpec, data: Mapping[str, Any],
     may stay when the record is saved again unchanged.
     """
     errors = {}
-    for name, hint in hints(spec).items():
-        code = data.get(name)
+    for name, code, hint, before in _stored(spec, data, previous or {}):
         if not isinstance(code, str) or not code:
             continue
         try:
@@ -115,11 +157,27 @@ def validate_codes(session: Session, spec: FormSpec, data: Mapping[str, Any],
         except NotFound as missing:
             errors[name] = missing.message
             continue
-        kept = previous is not None and previous.get(name) == code
-        message = _code_message(tree, hint, code, kept)
+        message = _code_message(tree, hint, code, before == code)
         if message is not None:
             errors[name] = message
     return errors
+
+
+def _stored(spec: FormSpec, data: Mapping[str, Any], previous: Mapping[str, Any]
+            ) -> list[tuple[str, Any, Hint, Any]]:
+    """Return each taxonomy value: (input name, code, hint, the code held before)."""
+    found = [(name, data.get(name), hint, previous.get(name))
+             for name, hint in hints(spec).items()]
+    for (table, column), hint in columns(spec).items():
+        rows, old = data.get(table), previous.get(table)
+        old_codes = {row.get(column) for row in old if isinstance(row, Mapping)} \
+            if isinstance(old, list) else set()
+        for index, row in enumerate(rows if isinstance(rows, list) else []):
+            if isinstance(row, Mapping):
+                code = row.get(column)
+                found.append((f"{table}[{index}][{column}]", code, hint,
+                              code if code in old_codes else None))
+    return found
 
 
 def _code_message(tree: taxonomies.Taxonomy, hint: Hint, code: str,
@@ -140,10 +198,11 @@ def _code_message(tree: taxonomies.Taxonomy, hint: Hint, code: str,
 
 def pickers(session: Session, spec: FormSpec, built: Fields, locale: str) -> Fields:
     """Give each taxonomy field its options, grouped by their parent's path, and its path."""
-    found = hints(spec)
+    found, cells = hints(spec), columns(spec)
     for node in walk(list(built)):
-        if node.node == "field" and node.widget == WIDGET and node.name in found:
-            node.extra = _picker(session, node.value, found[node.name], locale)
+        hint = _hint_of(found, cells, node.name) if node.node == "field" else None
+        if hint is not None and node.widget == WIDGET:
+            node.extra = _picker(session, node.value, hint, locale)
     return built
 
 
@@ -173,6 +232,13 @@ def readable(session: Session, spec: FormSpec, data: Mapping[str, Any], locale: 
         code = data.get(name)
         if isinstance(code, str) and code:
             shown[name] = shown_code(session, hint.key, code, locale, translate)
+    for (table, column), hint in columns(spec).items():
+        rows = shown.get(table)
+        if isinstance(rows, list):
+            shown[table] = [{**row, column: shown_code(session, hint.key, row[column], locale,
+                                                       translate)}
+                            if isinstance(row, Mapping) and isinstance(row.get(column), str)
+                            and row.get(column) else row for row in rows]
     return shown
 
 

@@ -250,7 +250,16 @@ def condition(source: Dataset, item: dict[str, Any]) -> ColumnElement[bool]:
 
 
 def _bound(field: DataField, value: Any) -> Any:
-    """Return a condition value as its field compares it: instants aware, dates as dates."""
+    """Return a condition value as its field compares it: instants aware, dates as dates.
+
+    A number given as text (a reader's project parameter on a record field) is a number.
+    """
+    if field.type == "number" and isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
     if value is None or field.type not in ("datetime", "date"):
         return value
     if field.type == "date":

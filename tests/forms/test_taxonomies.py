@@ -11,6 +11,7 @@ from andon import catalog
 from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
 from andon.forms import taxonomies, taxonomy_edits
 from andon.forms.fields import build_fields
+from andon.forms.nodes import walk
 from andon.forms.store import deploy_form, form_spec_at
 from andon.forms.taxonomy_fields import pickers, readable, validate_codes
 from andon.loader import load_folder
@@ -318,3 +319,41 @@ def test_renaming_to_the_same_labels_or_adding_under_a_retired_code_is_refused(s
     assert raised.value.errors["parent"].render(locale="en") == (
         "int.mechanism.old is retired; restore it before adding codes under it.")
     assert catalog.current(session, "taxonomy", "faults").number == 1
+
+
+# A table column may be a taxonomy field too (the retrospective's cases)
+
+
+def fault_log(taxonomy: str = "faults") -> str:
+    """Return a form whose table has a taxonomy column."""
+    return json.dumps({
+        "key": "fault_log", "title": {"en": "Fault log", "zh-CN": "故障记录"},
+        "schema": {"type": "object", "properties": {"lines": {"type": "array", "items": {
+            "type": "object", "properties": {
+                "what": {"type": "string"},
+                "cause": {"type": "string", "x-widget": "taxonomy", "x-taxonomy": taxonomy,
+                          "x-levels": 3}}}}}},
+        "layout": {"order": ["lines"]}})
+
+
+def test_a_table_column_is_checked_picked_and_read_as_a_taxonomy_field(session, faults):
+    with pytest.raises(InvalidDefinition) as raised:
+        deploy_form(session, fault_log("nowhere"), "fault_log.json")
+    assert "$.schema.properties.lines.items.properties.cause.taxonomy" in dict(
+        raised.value.problems)
+    version = deploy_form(session, fault_log(), "fault_log.json")[0]
+    spec = form_spec_at(session, version.id)
+    rows = {"lines": [{"what": "a", "cause": "int.mechanism.review"},
+                      {"what": "b", "cause": "made.up"},
+                      {"what": "c", "cause": "int.mechanism.old"}]}
+    errors = validate_codes(session, spec, rows)
+    assert sorted(errors) == ["lines[1][cause]", "lines[2][cause]"]
+    assert list(validate_codes(session, spec, rows, previous=rows)) == ["lines[1][cause]"]
+    fields = pickers(session, spec, build_fields(spec, "en", rows, {}), "en")
+    cell = next(f for f in walk(list(fields))
+                if getattr(f, "name", "") == "lines[0][cause]" and f.node == "field")
+    assert cell.extra["shown"] == "Internal › Mechanism › Missing review step"
+    assert ("Internal › Mechanism", ["int.mechanism.review"]) in [
+        (group, [c.code for c in choices]) for group, choices in cell.extra["groups"]]
+    assert readable(session, spec, rows, "en")["lines"][2]["cause"] == (
+        "Internal › Mechanism › Old process (retired)")
