@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from andon import catalog, clock, files, jobs
 from andon.audit import history
-from andon.flows import connectors, lint, runtime
+from andon.errors import InvalidSubmission
+from andon.flows import connectors, lint, owners, runtime
 from andon.flows.deploy import deploy_flow
 from andon.flows.models import FlowInstance, Task
 from andon.forms import file_fields, records
@@ -207,9 +208,9 @@ def test_the_confirmation_needs_the_customers_written_evidence(session, people, 
     finish(session, instance, at("2026-03-02T11:00"), {"decision": "approve", "comment": "OK"})
     form = confirmation(session, people, tmp_path, "2", "1")
     form.pop("evidence")
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(InvalidSubmission) as refused:
         finish(session, instance, at("2026-03-02T12:00"), form)
-    assert "evidence" in refused.value.errors  # type: ignore[attr-defined]
+    assert list(refused.value.errors) == ["evidence"]
     session.rollback()
     assert waiting(instance).step_id == "customer_confirmation"
 
@@ -301,3 +302,10 @@ def test_deploy_refuses_an_update_without_fields_or_with_a_bad_parameter():
     assert found[0] == ("connector update_record has no parameter 'sets'; it takes form, "
                         "record, as, set.<name>")
     assert found[1].startswith("parameter 'set.budget_amount': ")
+
+
+def test_the_record_owner_rule_names_a_reference_field_and_a_person_field():
+    assert owners.parse("record:project.project_manager", None) == owners.Rule(
+        "record", "project.project_manager")
+    with pytest.raises(ValueError, match="record: is followed by a record reference field"):
+        owners.parse("record:project", None)
