@@ -309,3 +309,13 @@ def test_the_record_owner_rule_names_a_reference_field_and_a_person_field():
         "record", "project.project_manager")
     with pytest.raises(ValueError, match="record: is followed by a record reference field"):
         owners.parse("record:project", None)
+
+
+def test_a_record_rule_naming_no_record_field_is_a_finding(session, people):
+    source = (ROOT / "definitions" / "flows" / "change_approval.bpmn").read_text()
+    broken = source.replace('"record:project.delivery_director"/>',
+                            '"record:projekt.delivery_director"/>')
+    found = [str(f.message.render()) for f in lint.findings(session, broken.encode(),
+                                                            "change_approval.bpmn")]
+    assert found == ["the rule 'record:projekt.delivery_director' names 'projekt', which is no "
+                     "record field of this flow's forms"]
