@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon import catalog, clock, files
+from andon.errors import Undelivered
 from andon.flows import escalations, runtime, services
 from andon.flows.models import FlowInstance, Task
 from andon.forms import file_fields
@@ -186,10 +187,26 @@ def _run_jobs(session: Session, instance: FlowInstance, moment: datetime) -> Non
         if item is None:
             return
         at = item.due_at
-        with clock.frozen(at):
-            HANDLERS[item.kind](session, item, at)
+        savepoint = session.begin_nested()
+        try:
+            with clock.frozen(at):
+                HANDLERS[item.kind](session, item, at)
+            savepoint.commit()
+        except Undelivered as error:  # e.g. a project the change cannot be written into
+            savepoint.rollback()
+            _give_up(session, item, error, at)
+            continue
         item.state, item.done_at = "done", at
         session.flush()
+
+
+def _give_up(session: Session, item: WorkItem, error: Undelivered, at: datetime) -> None:
+    """Fail an item for good as the worker would; a service step leaves its incident."""
+    item.state, item.last_error = "failed", str(error)[:500]
+    if item.kind == services.KIND:
+        with clock.frozen(at):
+            services.failed(session, item, error, at)
+    session.flush()
 
 
 def _evidence(session: Session, spec: FormSpec, pm: User, rng: random.Random) -> str:

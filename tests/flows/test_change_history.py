@@ -68,3 +68,19 @@ def test_the_history_has_approved_rejected_late_and_open_changes(session, people
     assert by_code
     assert sum(row["changes"] for row in by_code.values()) == len(kept)
     assert all(row["approved_days"] <= row["requested_days"] for row in by_code.values())
+
+
+def test_a_change_the_project_cannot_take_fails_alone_with_its_incident(
+        session, people, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANDON_UPLOAD_FOLDER", str(tmp_path))
+    made = projects(session, people)
+    for record in made:  # no room for another effort row: the form allows 30
+        record.data = {**record.data, "effort": [{"role": f"R{n}", "budget_days": 1}
+                                                 for n in range(30)]}
+    session.flush()
+    started = change_requests.seed(session, people, made, random.Random(7), UNTIL)
+    session.commit()
+    statuses = [i.status for i in session.scalars(select(FlowInstance))]
+    assert len(statuses) == started and "failed" in statuses and "completed" in statuses
+    failures = session.scalars(select(AuditEvent).where(AuditEvent.kind == "service.failed"))
+    assert all("effort" in str(event.detail["error"]) for event in failures)
