@@ -1,7 +1,9 @@
 """Demo data: an org unit, teams, six people and a little history.
 
-The history: two change requests, two client projects (records of the
-``project`` form) and the delivery of the first, waiting at its build stage.
+The history: two client projects (records of the ``project`` form), the
+delivery of the first, waiting at its build stage, and two change requests
+against them (change approval), one waiting for the project manager and one,
+above 10 man-days, for the delivery director.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from andon import clock
 from andon.flows import runtime
+from andon.forms.models import Record
 from andon.forms.records import create_record
 from andon.identity.accounts import create_user, ensure_group, ensure_org_unit, new_password
 from andon.identity.models import User
@@ -63,16 +66,18 @@ def create_people(session: Session, password: str | None = None) -> dict[str, st
     return passwords
 
 
-CHANGES = [
-    ("engineer1", {"title": "增加报表导出 Add export to the weekly report",
-                   "project": "PRJ-2026-014",
-                   "reason": "客户要求 Customer request", "effort_days": "4",
-                   "customer_contact": "Liu Yang"}),
-    ("engineer2", {"title": "对接新计费系统 Integrate the new billing system",
-                   "project": "PRJ-2026-021", "reason": "合同变更 Contract amendment",
-                   "scope_change": "Two new interfaces and a data migration", "effort_days": "36",
-                   "cost_impact": "180000", "schedule_impact_days": "15",
-                   "customer_contact": "Sun Wei"}),
+CHANGES = [  # (requester, project code, change_start form without the project)
+    ("engineer1", "PRJ-2026-014",
+     {"title": "增加报表导出 Add export to the weekly report",
+      "reason": "客户要求 Customer request", "scope": "Excel and PDF export of the weekly report",
+      "development_days": "3", "deployment_days": "1", "cost_impact": "8000",
+      "schedule_impact_days": "0", "requester": "刘洋 Liu Yang"}),
+    ("engineer2", "PRJ-2026-021",
+     {"title": "对接新计费系统 Integrate the new billing system",
+      "reason": "合同变更 Contract amendment",
+      "scope": "Two new interfaces and a data migration", "development_days": "28",
+      "deployment_days": "8", "cost_impact": "180000", "schedule_impact_days": "15",
+      "requester": "孙伟 Sun Wei"}),
 ]
 
 
@@ -136,17 +141,21 @@ STAGES = [  # the delivery's first stages, each completed by its owner (sign-off
 
 
 def seed_history(session: Session) -> int:
-    """Start two change requests, approve the large one once, and start a delivery.
+    """Start a delivery and two change requests; the project manager approves the large one.
 
     Return how many instances were started.
     """
     users = {u.username: u for u in session.scalars(select(User))}
-    instances = [runtime.start_instance(session, "change_request", users[who], dict(form))
-                 for who, form in CHANGES]
+    started = seed_delivery(session, users)
+    by_code = {r.data["code"]: r for r in session.scalars(
+        select(Record).where(Record.form_key == "project"))}
+    instances = [runtime.start_instance(session, "change_approval", users[who],
+                                        {**form, "project": str(by_code[code].id)})
+                 for who, code, form in CHANGES]
     review = next(t for t in instances[1].tasks if t.state == "open")
     runtime.complete_task(session, review.id, users["pm"],
                           {"decision": "approve", "comment": "范围清楚 Scope is clear"})
-    return len(instances) + seed_delivery(session, users)
+    return started + len(instances)
 
 
 def seed_delivery(session: Session, users: dict[str, User]) -> int:

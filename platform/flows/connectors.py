@@ -12,21 +12,22 @@ so files stay editable in SpiffArena's modeller::
 Each parameter value is an expression in :mod:`andon.expressions` over the task's
 data. Every connector describes its parameters (as redash's query runners
 describe their options), so a deploy checks names, required parameters and
-expressions, and a run checks the values' types. Adding a connector is one
-entry in :data:`REGISTRY`.
+expressions, and a run checks the values' types. A connector may also take
+open-ended parameters named with a prefix (``update_record`` takes ``set.<field>``),
+which it evaluates itself. Adding a connector is one entry in :data:`REGISTRY`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon import expressions, outbound
+from andon import audit, expressions, outbound, temporal
 from andon.errors import AndonError, InvalidSubmission, NotFound, StaleInstance, Undelivered
 from andon.flows import owners, runtime
 from andon.flows.models import FlowInstance
@@ -70,6 +71,8 @@ class Call:
     now: datetime
     allow_private: bool = False
     key: str = ""  # the work item's key: the same on every attempt of this run
+    texts: Mapping[str, str] = field(default_factory=dict)  # the parameters as written
+    data: Mapping[str, Any] = field(default_factory=dict)  # the step's data
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Connector:
     params: tuple[Param, ...]
     run: Callable[[Call], Any]
     check_literal: Callable[[str, Any], str | None] = lambda name, value: None
+    prefix: str = ""  # open-ended parameters: <prefix><name>, evaluated by the connector
 
 
 def _people(call: Call) -> list[User]:
@@ -182,6 +186,59 @@ def run_record(call: Call) -> dict[str, Any]:
     return {"record": record.id, "version": record.lock_version}
 
 
+def run_update_record(call: Call) -> dict[str, Any]:
+    """Set fields of an existing record by expressions, validate it and record who and when.
+
+    Each ``set.<field>`` expression sees the step's data and ``record``: the record's
+    values before the update, every field of its form present (``None`` when empty).
+    A value of ``None`` empties the field. Nothing is saved unless every field is set
+    and the whole record is valid against its form.
+    """
+    params, session = call.params, call.session
+    found = session.get(Record, int(params["record"]))
+    if found is None or found.form_key != params["form"]:
+        raise ConnectorError(N_("There is no record %(id)s of form %(form)s"),
+                             id=params["record"], form=params["form"])
+    spec = records.record_spec(session, found)
+    values = dict(found.data)
+    scope = {**call.data, "record": {name: found.data.get(name) for name in spec.properties}}
+    for name, text in _settings(call.texts):
+        if name not in spec.properties:
+            raise ConnectorError(N_("The form %(form)s has no field %(field)s to set"),
+                                 form=params["form"], field=name)
+        try:
+            value = temporal.to_json(expressions.evaluate(text, scope))
+        except expressions.ExpressionError as error:
+            raise ConnectorError(N_("The new value of the field %(field)s could not be "
+                                    "evaluated: %(error)s"), field=name, error=str(error)) from None
+        values[name] = value
+    user = _acting_user(call)
+    before = dict(found.data)
+    try:
+        record = records.update_record(session, found.id, _present(values), user,
+                                       found.lock_version, by_flow=True)
+    except InvalidSubmission as invalid:
+        fields = ", ".join(f"{name}: {error.render()}" for name, error in invalid.errors.items())
+        raise ConnectorError(N_("The updated record %(id)s of form %(form)s is not valid: "
+                                "%(fields)s"), id=found.id, form=params["form"],
+                             fields=fields) from None
+    audit.record(session, "record.updated_by_flow", "record", record.id, user.id,
+                 instance=call.instance.id, step=call.step_id,
+                 fields=sorted(records.diff(before, record.data)))
+    return {"record": record.id, "version": record.lock_version, "values": dict(record.data)}
+
+
+def _settings(texts: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Return (field, expression) of each ``set.<field>`` parameter, in the order written."""
+    prefix = "set."
+    return [(key[len(prefix):], text) for key, text in texts.items() if key.startswith(prefix)]
+
+
+def _present(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the values without the emptied (None) fields."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def _acting_user(call: Call) -> User:
     """Return the user a connector acts as: the one named by ``as``, else the starter."""
     if not call.params.get("as"):
@@ -213,6 +270,9 @@ REGISTRY: dict[str, Connector] = {c.name: c for c in (
     Connector("record", (Param("form", "text"), Param("data", "object"),
                          Param("record", "number", required=False),
                          Param("as", "text", required=False)), run_record),
+    Connector("update_record", (Param("form", "text"), Param("record", "number"),
+                                Param("as", "text", required=False)),
+              run_update_record, prefix="set."),
 )}
 
 
@@ -222,8 +282,11 @@ def problems(name: str, params: Mapping[str, str]) -> list[str]:
     if connector is None:
         return [f"unknown connector {name!r}; connectors are {', '.join(sorted(REGISTRY))}"]
     known = {param.name: param for param in connector.params}
-    found = [f"connector {name} has no parameter {key!r}; it takes {', '.join(known)}"
-             for key in params if key not in known]
+    takes = ", ".join([*known, *([f"{connector.prefix}<name>"] if connector.prefix else [])])
+    found = [f"connector {name} has no parameter {key!r}; it takes {takes}"
+             for key in params if key not in known and not _open(connector, key)]
+    if connector.prefix and not any(_open(connector, key) for key in params):
+        found.append(f"connector {name} needs at least one {connector.prefix}<name> parameter")
     found += [f"connector {name} needs the parameter {param.name!r}"
               for param in connector.params if param.required and param.name not in params]
     for key, text in params.items():
@@ -237,6 +300,12 @@ def problems(name: str, params: Mapping[str, str]) -> list[str]:
         detail = connector.check_literal(key, value) if key in known else None
         found += [f"parameter {key!r}: {detail}"] if detail else []
     return found
+
+
+def _open(connector: Connector, key: str) -> bool:
+    """Tell whether a parameter is one of the connector's open-ended ones."""
+    return bool(connector.prefix) and key.startswith(connector.prefix) \
+        and key[len(connector.prefix):].isidentifier()
 
 
 def evaluate(connector: Connector, params: Mapping[str, str],

@@ -85,6 +85,7 @@ def review(session: Session, parsed: ParsedFlow) -> tuple[Pins, list[Finding]]:
     elif not missing:
         specs = {key: form_spec_at(session, version) for key, version in forms.items()}
         problems += _permission_problems(parsed, specs, start.id)
+        problems += _record_rule_problems(parsed, specs)
         problems += [(where, message_of(text)) for where, text in
                      schedules.problems(session, parsed, forms, start.properties.get("form"))]
     found = [Finding(where, design.ERROR, message) for where, message in problems]
@@ -109,6 +110,23 @@ def _owner_problems(session: Session, parsed: ParsedFlow) -> list[tuple[str, Mes
             continue  # the subset's check reports a rule that does not parse
         problems += [(step.id, message_of(gap)) for gap in
                      (owners.missing(session, rule) for rule in rules) if gap]
+    return problems
+
+
+def _record_rule_problems(parsed: ParsedFlow,
+                          specs: Mapping[str, FormSpec]) -> list[tuple[str, Message]]:
+    """Say which ``record:`` owner and cc rules name no record field of the flow's forms."""
+    references = {name for spec in specs.values() for name in spec.properties
+                  if spec.field_layout(name).get("widget") == "record"}
+    problems = []
+    for step in parsed.steps:
+        texts = [step.properties.get("owner") or "", *(step.properties.get("cc") or "").split(",")]
+        for text in (t.strip() for t in texts):
+            field = text.removeprefix("record:").split(".")[0] if text.startswith("record:") else ""
+            if field and field not in references:
+                problems.append((step.id, Message(N_(
+                    "the rule %(rule)s names %(field)s, which is no record field of this "
+                    "flow's forms"), {"rule": repr(text), "field": repr(field)})))
     return problems
 
 

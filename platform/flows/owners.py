@@ -13,6 +13,8 @@ and resolves it when the step opens.
 | ``orgunit:<key>`` | members of the org unit, who claim the task |
 | ``field:<name>`` | the user whose user name the instance data holds in that field |
 | ``field:<item>.<key>`` | the same, inside a value: e.g. a multi-instance loop's item |
+| ``record:<ref>.<name>`` | the user named in field ``<name>`` of the record that the record |
+| | reference field ``<ref>`` points to: e.g. ``record:project.project_manager`` |
 | ``manager:starter`` | the manager of the starter's org unit |
 | ``manager:assignee`` | the manager of the previous assignee (in escalations: the task's) |
 | ``lane`` (or no rule) | the group named like the step's lane |
@@ -34,18 +36,19 @@ from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
 from andon.flows.elements import say
+from andon.forms.models import Record
 from andon.i18n import N_
 from andon.identity.models import ROLES, Group, OrgUnit, User, UserRole
 
 RULE = re.compile(
-    r"^(?:(?P<kind>role|user|group|manager|orgunit|field):(?P<value>[\w.@-]+)|starter|lane)$")
+    r"^(?:(?P<kind>role|user|group|manager|orgunit|field|record):(?P<value>[\w.@-]+)|starter|lane)$")
 
 
 @dataclass(frozen=True)
 class Rule:
     """A parsed owner rule."""
 
-    kind: str  # starter, lane, user, group, role, manager, orgunit, field
+    kind: str  # starter, lane, user, group, role, manager, orgunit, field, record
     value: str = ""
 
 
@@ -65,7 +68,7 @@ def parse(text: str | None, lane: str | None) -> Rule:
     match = RULE.match(text)
     if match is None:
         raise ValueError(say(N_("owner %(rule)s is not starter, lane, user:…, group:…, role:…, "
-                                "orgunit:…, field:… or manager:starter|assignee"),
+                                "orgunit:…, field:…, record:… or manager:starter|assignee"),
                              {"rule": repr(text)}))
     rule = Rule(match["kind"], match["value"]) if match["kind"] else Rule(text)
     if rule.kind == "lane" and not lane:
@@ -73,6 +76,10 @@ def parse(text: str | None, lane: str | None) -> Rule:
     if rule.kind == "role" and rule.value not in ROLES:
         raise ValueError(say(N_("unknown role %(role)s; roles are %(roles)s"),
                              {"role": repr(rule.value), "roles": ", ".join(ROLES)}))
+    if rule.kind == "record" and rule.value.count(".") != 1:
+        raise ValueError(say(N_("record: is followed by a record reference field, a dot and a "
+                                "person field of that record, e.g. record:project.project_manager"),
+                             {}))
     if rule.kind == "manager" and rule.value not in ("starter", "assignee"):
         raise ValueError(say(N_("manager: is followed by starter or assignee"), {}))
     return Rule("group", lane or "") if rule.kind == "lane" else rule
@@ -123,8 +130,8 @@ def resolve(session: Session, text: str | None, lane: str | None, starter: User,
             raise AndonError(N_("The owner rule names no known org unit: %(name)s."),
                              name=rule.value)
         return Owner(org_unit_id=unit.id)
-    if rule.kind == "field":
-        named = _user(session, field_value(data, rule.value))
+    if rule.kind in ("field", "record"):
+        named = _user(session, _named(session, rule, data))
         if named is None:
             raise AndonError(N_("The field %(field)s names no active user."), field=rule.value)
         return Owner(assignee_id=named.id)
@@ -150,8 +157,8 @@ def people(session: Session, text: str | Rule, starter: User, assignee: User | N
         unit = _unit(session, rule.value)
         return list(session.scalars(select(User).where(User.org_unit_id == unit.id,
                                                        User.active))) if unit else []
-    if rule.kind == "field":
-        named = _user(session, field_value(data, rule.value))
+    if rule.kind in ("field", "record"):
+        named = _user(session, _named(session, rule, data))
         return [named] if named else []
     if rule.kind == "manager":
         manager = _manager(assignee if rule.value == "assignee" and assignee else starter)
@@ -172,6 +179,19 @@ def field_value(data: Mapping[str, Any] | None, path: str) -> str:
     for name in path.split("."):
         value = value.get(name) if isinstance(value, Mapping) else None
     return value.strip() if isinstance(value, str) else ""
+
+
+def _named(session: Session, rule: Rule, data: Mapping[str, Any] | None) -> str:
+    """Return the user name a field or record rule points to, or ""."""
+    if rule.kind == "field":
+        return field_value(data, rule.value)
+    reference, name = rule.value.split(".")
+    record_id = (data or {}).get(reference)
+    try:
+        record = session.get(Record, int(record_id)) if record_id not in (None, "") else None
+    except (TypeError, ValueError):
+        return ""
+    return field_value(record.data, name) if record is not None else ""
 
 
 def _manager(user: User) -> User | None:

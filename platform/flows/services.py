@@ -65,7 +65,8 @@ def perform(session: Session, item: WorkItem, now: datetime, allow_private: bool
     values = connectors.evaluate(connector, step.params, data)
     savepoint = session.begin_nested()  # undone with what the connector wrote, if need be
     result = connectors.run(connector, connectors.Call(session, instance, step.step_id, spiff_id,
-                                                       values, now, allow_private, item.key))
+                                                       values, now, allow_private, item.key,
+                                                       step.params, data))
     session.refresh(instance, with_for_update=True)
     if instance.status != "running":  # suspended or withdrawn while the connector ran
         savepoint.rollback()

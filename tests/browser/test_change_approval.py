@@ -1,4 +1,5 @@
-"""A change request goes from engineer to project manager to director, in Chromium."""
+"""Change requests in Chromium: the first-run walk through the simple change request, and a
+change approved on a project whose budget and plan it then updates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import follow
+from .conftest import Demo, follow, run_worker_once
 
 TITLE = "迁移测试环境 Move the test environment to the new cluster"
 REASON = "客户用户数翻倍 The customer doubled its users"
@@ -200,3 +201,112 @@ def test_change_request_is_approved_by_pm_and_director(
     page.locator("header nav").get_by_role("link", name="Admin").click()
     expect(page.locator("h1")).to_have_text("Admin")
     shot(page, "admin")
+
+
+CHANGE = "报表导出增强 Scheduled exports of the dispatch report"
+
+
+def start_change(page: Page) -> str:
+    """Start a change of 6 + 2 man-days on the Grid dispatch project; return the instance URL."""
+    page.locator("header nav").get_by_role("link", name="Start").click()
+    page.get_by_role("link", name="Change approval").click()
+    expect(page.locator("h1")).to_have_text("Change approval")
+    page.locator("#input-project").press_sequentially("Grid", delay=50)
+    page.get_by_role("button", name=re.compile("Grid dispatch")).click()
+    expect(page.locator(".picked")).to_contain_text("Grid dispatch")
+    typed = {"title": CHANGE, "reason": "客户要求 The dispatch centre asked for it",
+             "scope": "A nightly export of the dispatch report by email",
+             "cost_impact": "16000", "schedule_impact_days": "7", "requester": "刘洋 Liu Yang"}
+    for name, value in typed.items():
+        page.locator(f"#input-{name}").fill(value)
+    fill_days(page, development_days="6", deployment_days="2")
+    page.get_by_role("button", name="Submit").click()
+    expect(page).to_have_url(re.compile(r"/instances/\d+$"))
+    expect(page.locator("h1")).to_have_text(CHANGE)
+    return page.url
+
+
+def fill_days(page: Page, **days: str) -> None:
+    """Type man-days one field at a time: each change redraws the computed total."""
+    for name, value in days.items():
+        with page.expect_response(lambda answer: answer.request.method == "POST"):
+            page.locator(f"#input-{name}").fill(value)
+            page.locator(f"#input-{name}").blur()  # a change redraws the form
+        expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+        expect(page.locator(f"#input-{name}")).to_have_value(value)
+
+
+def open_change_task(page: Page, step: str) -> None:
+    """Open the inbox and this change's task at `step`."""
+    follow(page, nav_links(page).first)
+    row = page.locator("table.list tbody tr").filter(has_text=CHANGE)
+    follow(page, row.get_by_role("link", name=step))
+    expect(page.locator("h1")).to_have_text(step)
+
+
+@pytest.mark.browser
+def test_an_approved_change_updates_the_project_budget_and_shows_in_the_report(
+        page: Page, serve: Callable[..., str], demo: Demo, passwords: dict[str, str],
+        shot: Callable[[Page, str], Path], tmp_path: Path) -> None:
+    """An engineer asks, the project manager approves and records the customer's written
+    confirmation; the project's budget and plan grow by what the customer confirmed."""
+    page.context.set_extra_http_headers({"Accept-Language": "en"})
+    page.goto(serve(worker=False))  # the worker runs below, when the test says so
+    login(page, "engineer1", passwords["engineer1"])
+    instance_url = start_change(page)
+    shot(page, "change-started")
+
+    logout(page)
+    login(page, "pm", passwords["pm"])
+    open_change_task(page, "Project manager review")
+    expect(page.locator("main")).to_contain_text("Grid dispatch")
+    expect(page.locator(".step dl")).to_contain_text("Total effort (man-days)")
+    shot(page, "review-pm")
+    page.get_by_label("Approve", exact=True).check()
+    page.get_by_label("Reason for the decision").fill("Fits the plan; the customer confirms.")
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_role("status")).to_have_text("Done. The task has left your inbox.")
+
+    # 8 man-days: no director; the customer confirms 5 + 2 in writing, evidence required.
+    open_change_task(page, "Customer confirmation")
+    page.get_by_label("Confirmed the effort in writing").check()
+    fill_days(page, confirmed_development_days="5", confirmed_deployment_days="2")
+    page.locator("#input-signed_by").fill("刘洋 Liu Yang")
+    page.locator("#input-signed_on").fill("2026-03-05")
+    page.get_by_role("button", name="Complete").click()
+    expect(page.locator("#field-evidence .field-error")).to_be_visible()
+    expect(page.locator("#input-confirmed_development_days")).to_have_value("5")
+    expect(page.locator("#field-confirmed_deployment_days .field-error")).to_have_count(0)
+    shot(page, "confirmation-needs-evidence")
+    sheet = tmp_path / "change-sheet.pdf"
+    sheet.write_bytes(b"%PDF-1.4 signed by the customer")
+    page.locator("#input-evidence").set_input_files(str(sheet))
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_role("status")).to_have_text("Done. The task has left your inbox.")
+
+    for _ in range(3):  # the service steps: update the project, keep the change record
+        run_worker_once(demo)
+    page.goto(instance_url)
+    expect(page.locator(".meta .state-completed")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Change approved")
+    shot(page, "change-approved")
+
+    follow(page, page.locator("header nav").get_by_role("link", name="Records"))
+    follow(page, page.get_by_role("link", name="Client project"))
+    follow(page, page.get_by_role("link", name=re.compile("Grid dispatch")).first)
+    expect(page.locator("main")).to_contain_text(CHANGE)
+    expect(page.locator("main")).to_contain_text("1,516,000")  # 1,500,000 + 16,000
+    expect(page.locator("main")).to_contain_text("变更 Change: 报表导出增强")
+    shot(page, "project-updated")
+
+    logout(page)
+    login(page, "leader", passwords["leader"])
+    follow(page, page.locator("header nav").get_by_role("link", name="Reports"))
+    page.get_by_role("link", name="Change requests by project").click()
+    expect(page.locator("h1")).to_have_text("Change requests by project")
+    row = page.locator("table.report tbody tr").filter(has_text="PRJ-2026-014")
+    expect(row).to_contain_text("100")
+    expect(row.locator("td")).to_have_text(["PRJ-2026-014", "1", "8", "7", re.compile("100")])
+    expect(page.locator("[data-chart]")).to_have_attribute("data-drawn", "1")
+    page.wait_for_timeout(1500)  # the bars grow in; the picture should show them grown
+    shot(page, "report-change-requests")
