@@ -255,3 +255,24 @@ def test_imported_orders_start_their_flow_and_a_row_that_cannot_start_refuses_al
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Record).where(
         Record.form_key == "order")) == 2
+
+
+def test_the_demo_story_leaves_a_history_of_orders_and_classified_exceptions(
+        session, people, monkeypatch):
+    import random
+
+    from andon.demo_history import receivables
+
+    monkeypatch.setattr(receivables, "ORDERS", 12)
+    monkeypatch.setattr(receivables, "LATE", dict.fromkeys(receivables.STAGES, 0.2))
+    until = at("2026-11-20T10:00")
+    started = receivables.seed(session, people, [], random.Random(3), until)
+    session.commit()
+    instances = list(session.scalars(select(FlowInstance)))
+    assert started == len(instances) > 12
+    exceptions = [r.data for r in session.scalars(select(Record).where(
+        Record.form_key == "receivable_exception"))]
+    assert exceptions and len(exceptions) == started - 12
+    located = [e for e in exceptions if "cause" in e]
+    assert located and all(datetime.fromisoformat(e["located_at"]) <= until for e in located)
+    assert max(t.completed_at for i in instances for t in i.tasks if t.completed_at) <= until
