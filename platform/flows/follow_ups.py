@@ -11,7 +11,7 @@ instance's data and from the facts of the late step:
 | ``title`` | "<step name>: <late instance's title>" |
 | ``stage`` | the late step's id (``billing``) |
 | ``stage_name`` | the late step's name in English |
-| ``due_at`` | its due time (ISO 8601, UTC) |
+| ``due_at`` | its due time (ISO 8601, in the installation's time zone) |
 | ``owner`` | the user name of the person it was started for |
 | ``source_instance``, ``source_task`` | the late instance's and task's ids |
 
@@ -22,11 +22,11 @@ what it receives fails the work item with the form's own message.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from andon import temporal
 from andon.flows import runtime
 from andon.flows.models import FlowInstance, Task
 from andon.identity.models import User
@@ -45,7 +45,7 @@ def start_for(session: Session, task: Task, flow_key: str) -> FlowInstance:
 
 def facts(task: Task, person: User) -> dict[str, Any]:
     """Return what a follow-up flow may read about the late step."""
-    due = task.due_at.astimezone(UTC).isoformat().replace("+00:00", "Z") if task.due_at else None
+    due = task.due_at.astimezone(temporal.current_zone()).isoformat() if task.due_at else None
     title = f"{task.step_name}: {task.instance.title}"[:300]
     return {"title": title, "stage": task.step_id, "stage_name": task.step_name, "due_at": due,
             "owner": person.username, "source_instance": task.instance_id,
