@@ -218,12 +218,18 @@ def test_a_late_stage_raises_an_exception_classified_dispatched_escalated_and_re
         ("external.system.invoicing_rules", 80000, 1)]
 
 
-def test_the_escalation_action_start_names_a_flow(session, people):
+def test_the_escalation_action_start_names_a_loaded_flow(session, people):
     timing = deadlines.parse_timing({"deadline": "P1D",
                                      "escalation": "PT0S start receivable_exception"})
     assert timing.escalation[0].action == "start"
     with pytest.raises(ValueError, match="start needs the key of a flow"):
         deadlines.parse_timing({"deadline": "P1D", "escalation": "PT0S start Not A Flow"})
+    source = (ROOT / "definitions" / "flows" / "order_to_cash.bpmn").read_text()
+    source = source.replace("start receivable_exception", "start debt_collection", 1)
+    found = lint.findings(session, source.encode(), "order_to_cash.bpmn")
+    assert [(f.element_id, f.severity, f.message.render()) for f in found] == [
+        ("delivery", "error", "escalates by starting the flow 'debt_collection', which is not "
+                              "loaded")]
 
 
 def test_imported_orders_start_their_flow_and_a_row_that_cannot_start_refuses_all(
