@@ -143,6 +143,7 @@ def _run_stages(session: Session, instance: FlowInstance, staff: Mapping[str, Us
         with clock.frozen(done):
             runtime.complete_task(session, task.id, task.assignee,
                                   {"reference": f"{stage[:3].upper()}-{task.id}"})
+    _services(session, instance, done)  # the order is marked paid
     return raised
 
 

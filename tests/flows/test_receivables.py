@@ -109,7 +109,8 @@ def test_the_definitions_load_without_findings(session, people):
     assert "客户资金紧张" in codes
 
 
-def test_every_stage_has_an_owner_a_form_and_a_due_time_in_working_days(session, people):
+def test_every_stage_has_an_owner_a_form_and_a_due_time_in_working_days(session, people,
+                                                                         worker):
     instance = place(session, people, "SO-1", 100000, at("2026-03-02T10:00"))  # a Monday
     assert instance.data["order"] > 0 and instance.title.startswith("#")
     delivery = open_task(instance, "delivery")
@@ -124,7 +125,11 @@ def test_every_stage_has_an_owner_a_form_and_a_due_time_in_working_days(session,
     assert invoicing.due_at.astimezone(SHANGHAI) == at("2026-03-10T10:00")  # P2D over a weekend
     stages(session, instance, {"invoicing": "2026-03-09T10:00", "acceptance": "2026-03-10T10:00",
                                "payment": "2026-03-11T10:00"})
+    assert instance.status == "running"  # the order is marked paid by the worker
+    worker(at("2026-03-11T10:01"))
+    session.expire_all()
     assert instance.status == "completed"
+    assert session.get(Record, instance.data["order"]).data["status"] == "paid"
     assert session.scalar(select(func.count()).select_from(FlowInstance).where(
         FlowInstance.parent_id == instance.id)) == 0
 
@@ -203,6 +208,7 @@ def test_a_late_stage_raises_an_exception_classified_dispatched_escalated_and_re
     assert record.data["resolution"] == "Statement re-sent"
     assert datetime.fromisoformat(record.data["resolved_at"]) == at("2026-03-12T10:00")
     assert first.status == "completed" and second.status == "completed"
+    assert on_time.status == "completed"
 
     with clock.frozen(at("2026-03-20T10:00")):
         invoicing = rows(session, people, "receivables_timely_invoicing")
