@@ -108,3 +108,20 @@ def test_rows_whose_flow_cannot_start_are_refused_and_nothing_is_imported(
     assert "<td>2</td>" in page and "Project: This field is required." in page
     auth.post(mapping_url + "/confirm")
     assert counts(session) == (0, 0)
+
+
+def test_an_order_created_on_its_page_starts_its_flow_or_is_not_kept(client, auth, session):
+    auth.login("pm")
+    form = {"customer": "华东电网 East China Grid", "order_number": "SO-2026-0201",
+            "order_date": "2026-03-02", "amount": "128000", "currency": "CNY",
+            "status": "open", **dict(zip([f"{s}_owner" for s in (
+                "delivery", "confirmation", "billing", "reconciliation", "invoicing",
+                "acceptance", "payment")], OWNERS, strict=True))}
+    refused = auth.post("/records/order/new", {**form, "billing_owner": "nobody"})
+    assert refused.status_code == 422
+    assert counts(session) == (0, 0)
+    response = auth.post("/records/order/new", form)
+    assert response.status_code == 302
+    (instance,) = session.scalars(select(FlowInstance))
+    assert response.headers["Location"].endswith(f"/records/order/{instance.data['order']}")
+    assert instance.title.startswith(f"#{instance.data['order']} 华东电网")
