@@ -47,10 +47,9 @@ def flow_of(spec: FormSpec) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def start_data(session: Session, flow_key: str, spec: FormSpec, record_id: int | None,
+def start_data(start: FormSpec, spec: FormSpec, record_id: int | None,
                data: Mapping[str, Any]) -> dict[str, str]:
     """Return the start form values for a record: its fields by name, and links to it."""
-    start = runtime.start_form(session, flow_key)
     values = {name: form_text(value) for name, value in data.items()
               if name in start.properties and value not in (None, "", [])}
     for name, prop in start.properties.items():
@@ -68,7 +67,7 @@ def start_for(session: Session, spec: FormSpec, record: Record, user: User,
     flow_key = flow_of(spec)
     if flow_key is None:
         return None
-    data = start_data(session, flow_key, spec, record.id, record.data)
+    data = start_data(runtime.start_form(session, flow_key), spec, record.id, record.data)
     try:
         return runtime.start_instance(session, flow_key, user, data)
     except InvalidSubmission as invalid:
@@ -90,10 +89,10 @@ def check_rows(session: Session, spec: FormSpec, rows: Sequence[Mapping[str, Any
     if flow_key is None:
         return [{} for _ in rows]
     found: list[dict[str, Message]] = []
+    start = runtime.start_form(session, flow_key)
     for data in rows:
         try:
-            runtime.check_start(session, flow_key, user,
-                                start_data(session, flow_key, spec, None, data))
+            runtime.check_start(session, flow_key, user, start_data(start, spec, None, data))
             found.append({})
         except InvalidSubmission as invalid:
             found.append(dict(invalid.errors))
