@@ -21,7 +21,8 @@ so mistakes name the element):
 
 Escalation actions: ``notify <rule>`` tells the people a rule names;
 ``reassign <rule>`` gives the task to them; ``complete k=v, …`` completes it
-with that data (e.g. sends it back). Reminders and levels are work items keyed
+with that data (e.g. sends it back); ``start <flow key>`` starts that flow for
+the late task, which stays open (see ``follow_ups``). Reminders and levels are work items keyed
 by task and level, so each fires once.
 
 While an instance is suspended its items hold (see ``escalations``); on resume
@@ -32,6 +33,7 @@ that passed, in working time) and moves its pending items, not the done ones.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -47,7 +49,8 @@ from andon.flows.calendars import SEARCH_DAYS, Calendar, Duration, load_calendar
 from andon.flows.models import Task
 from andon.i18n import N_, Message, in_every_locale
 
-ACTIONS = ("notify", "reassign", "complete")
+ACTIONS = ("notify", "reassign", "complete", "start")
+FLOW_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DEFAULT_CALENDAR = Calendar(key="default", name={"en": "Monday to Friday", "zh-CN": "周一至周五"},
                             timezone="Asia/Shanghai",
                             hours=((time(9), time(12)), (time(13), time(18))))
@@ -114,11 +117,14 @@ def _level(text: str) -> Level:
     """Parse one escalation level: '<delay> <action> <target>'."""
     words = text.split(None, 2)
     if len(words) < 3 or words[1] not in ACTIONS:
-        raise ValueError(f"escalation level {text!r} is not '<delay> notify|reassign|complete "
-                         "<who or data>'")
+        raise ValueError(f"escalation level {text!r} is not '<delay> notify|reassign|complete|"
+                         "start <who, data or flow>'")
     delay = parse_duration(words[0]) if words[0] not in ("0", "PT0S") else Duration(0, 0)
     if words[1] == "complete":
         completion_data(words[2])
+    elif words[1] == "start":
+        if not FLOW_KEY.match(words[2]):
+            raise ValueError(f"start needs the key of a flow, not {words[2]!r}")
     else:
         rule = owners.parse(words[2], None)
         if words[1] == "reassign" and rule.kind in ("group", "role", "orgunit"):

@@ -74,7 +74,7 @@ def review(session: Session, parsed: ParsedFlow) -> tuple[Pins, list[Finding]]:
     per-step field permissions, a scheduled start's starter and defaults, and the
     drawing's errors (:mod:`andon.flows.design`); warnings come from the drawing.
     """
-    problems = _owner_problems(session, parsed)
+    problems = _owner_problems(session, parsed) + _follow_up_problems(session, parsed)
     forms, missing = _pinned_forms(session, parsed)
     calendar, late = _pinned_calendar(session, parsed)
     start = _start_step(parsed)
@@ -127,6 +127,23 @@ def _record_rule_problems(parsed: ParsedFlow,
                 problems.append((step.id, Message(N_(
                     "the rule %(rule)s names %(field)s, which is no record field of this "
                     "flow's forms"), {"rule": repr(text), "field": repr(field)})))
+    return problems
+
+
+def _follow_up_problems(session: Session, parsed: ParsedFlow) -> list[tuple[str, Message]]:
+    """Say which flows the escalation action ``start <flow>`` names that are not loaded."""
+    problems = []
+    for step in parsed.steps:
+        levels = [part.split() for part in step.properties.get("escalation", "").split(";")]
+        for words in levels:
+            if len(words) != 3 or words[1] != "start" or words[2] == parsed.process_id:
+                continue
+            try:
+                catalog.current(session, "flow", words[2])
+            except NotFound:
+                problems.append((step.id, Message(N_(
+                    "escalates by starting the flow %(key)s, which is not loaded"),
+                    {"key": repr(words[2])})))
     return problems
 
 

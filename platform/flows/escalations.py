@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
-from andon.flows import announcements, deadlines, owners, runtime
+from andon.flows import announcements, deadlines, follow_ups, owners, runtime
 from andon.flows.models import Task
 from andon.i18n import N_
 from andon.identity.models import User, UserRole
@@ -31,7 +31,7 @@ def remind(session: Session, item: WorkItem, now: datetime) -> None:
 
 
 def escalate(session: Session, item: WorkItem, now: datetime) -> None:
-    """Carry out one escalation level of an overdue task: notify, reassign or complete."""
+    """Carry out one escalation level of an overdue task: notify, reassign, complete or start."""
     task = _open(session, item, now)
     if task is None:
         return
@@ -41,6 +41,11 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
                      target=target)
     if action == "complete":
         runtime.complete_as_system(session, task, deadlines.completion_data(target))
+        return
+    if action == "start":
+        started = follow_ups.start_for(session, task, target)
+        deadlines.record(session, task, "task.followed_up", now, to=target,
+                         started=started.id)
         return
     people = owners.people(session, target, task.instance.started_by, task.assignee,
                            task.instance.data)

@@ -67,6 +67,12 @@ def start_instance(session: Session, flow_key: str, user: User,
     return instance
 
 
+def check_start(session: Session, flow_key: str, user: User, form: Mapping[str, Any]) -> None:
+    """Validate a start form's values as starting would, without starting; InvalidSubmission."""
+    version = catalog.current(session, "flow", flow_key)
+    _validated(session, version.content["forms"][version.content["start_form"]], form, user=user)
+
+
 def complete_task(session: Session, task_id: int, user: User, form: Mapping[str, Any],
                   cause: str | None = None, cause_note: str | None = None) -> Task:
     """Complete a task with its form, as its owner; validation errors keep nothing.

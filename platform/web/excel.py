@@ -28,11 +28,14 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from andon import temporal
+from andon import catalog, temporal
+from andon.errors import NotFound
+from andon.flows import record_starts
 from andon.forms import excel, exports, file_fields
 from andon.forms import filters as listing
 from andon.forms import record_imports as imports
 from andon.forms.excel import SheetRefused
+from andon.forms.models import Record
 from andon.forms.records import current_form
 from andon.forms.schema import FormSpec
 from andon.web import db
@@ -70,7 +73,33 @@ def upload(key: str) -> Any:
 def _upload_page(spec: FormSpec, key: str, error: str | None) -> str:
     """Render the upload form with what went wrong, if anything."""
     return render_template("records/import.html", spec=spec, key=key, error=error,
-                           max_rows=excel.MAX_ROWS, max_mb=excel.MAX_BYTES // (1024 * 1024))
+                           max_rows=excel.MAX_ROWS, max_mb=excel.MAX_BYTES // (1024 * 1024),
+                           starts=_started_flow(spec))
+
+
+def _started_flow(spec: FormSpec) -> str | None:
+    """Return the name of the flow each new record of the form starts, if any."""
+    key = record_starts.flow_of(spec)
+    if key is None:
+        return None
+    try:
+        return catalog.current(db.session(), "flow", key).label(locale_code())
+    except NotFound:
+        return key
+
+
+@bp.get("/<key>/import/template.xlsx")
+def template(key: str) -> Any:
+    """Send a workbook with the form's columns and one example row, to fill in and import."""
+    spec = current_form(db.session(), key, me())[1]
+    locale = locale_code()
+    sample = {name: prop["examples"][0] for name, prop in spec.properties.items()
+              if isinstance(prop.get("examples"), list) and prop["examples"]}
+    sample |= {name: prop["default"] for name, prop in spec.properties.items()
+               if "default" in prop and name not in sample}
+    row = exports.export_row(spec, sample, locale, timezone(), _)
+    name = f"{spec.title_in(locale)}-{_('template')}.xlsx"
+    return _download(exports.write_xlsx(exports.headers_of(spec, locale), [row]), XLSX_TYPE, name)
 
 
 @bp.record_once
@@ -169,9 +198,21 @@ def _report_view(spec: FormSpec, key: str, pending: imports.PendingImport) -> di
 
 def _checked(spec: FormSpec, pending: imports.PendingImport) -> excel.Report:
     """Return the report of a pending import with its mapping (record numbers checked too)."""
-    return imports.check_references(
+    report = imports.check_references(
         db.session(), spec, excel.check_rows(spec, pending.sheet, pending.mapping or [],
                                              timezone()), me())
+    return _check_starts(spec, report)
+
+
+def _check_starts(spec: FormSpec, report: excel.Report) -> excel.Report:
+    """Move the valid rows whose flow (the form's ``start_flow``) would not start to the invalid."""
+    found = record_starts.check_rows(db.session(), spec, [row.data for row in report.valid], me())
+    for row, errors in zip(report.valid, found, strict=True):
+        row.errors.update(errors)
+    report.invalid = sorted(report.invalid + [row for row in report.valid if row.errors],
+                            key=lambda row: row.number)
+    report.valid = [row for row in report.valid if not row.errors]
+    return report
 
 
 def _error_rows(spec: FormSpec, row: excel.RowResult, locale: str) -> list[tuple[str, str]]:
@@ -191,16 +232,42 @@ def confirm(key: str, token: str) -> Any:
     if result.unmapped_required or not result.valid:
         flash(_("Nothing was imported: no row is valid."), "error")
         return redirect(url_for("excel.report", key=key, token=token))
-    with imports.claimed(folder, token):
-        imports.save_rows(session, key, [row.data for row in result.valid], user,
-                          pending.filename)
-        session.commit()
+    try:
+        with imports.claimed(folder, token):
+            ids = imports.save_rows(session, key, [row.data for row in result.valid], user,
+                                    pending.filename)
+            _start_flows(spec, [row.number for row in result.valid], ids)
+            session.commit()
+    except record_starts.RowNotStarted as refused:
+        session.rollback()
+        flash(_("Nothing was imported: row %(row)s, column “%(column)s”: %(error)s",
+                row=refused.row, column=_column_of(spec, pending, refused.field),
+                error=translate(refused.error)), "error")
+        return redirect(url_for("excel.report", key=key, token=token))
     flash(_("%(count)s records imported from “%(file)s”.", count=len(result.valid),
             file=pending.filename))
     if result.invalid:
         flash(_("%(count)s invalid rows were not imported.", count=len(result.invalid)),
               "error")
     return redirect(url_for("records.listing_page", key=key))
+
+
+def _start_flows(spec: FormSpec, numbers: list[int], ids: list[int]) -> None:
+    """Start the form's flow for each imported record (sheet row number, record id)."""
+    if record_starts.flow_of(spec) is None:
+        return
+    session = db.session()
+    found = {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))}
+    record_starts.start_all(session, spec, [(n, found[i]) for n, i in zip(numbers, ids,
+                                                                          strict=True)], me())
+
+
+def _column_of(spec: FormSpec, pending: imports.PendingImport, field: str) -> str:
+    """Return the header of the column mapped to a field, else the field's label."""
+    for header, name in zip(pending.sheet.headers, pending.mapping or [], strict=False):
+        if name == field:
+            return header
+    return spec.label(field, locale_code())
 
 
 @bp.get("/<key>/import/<token>/invalid.xlsx")

@@ -40,6 +40,7 @@ EVENT_TEXT = {
     "task.sent_back": N_("%(actor)s sent “%(step)s” back to “%(to)s”: %(reason)s"),
     "task.reminded": N_("Andon reminded the owners of step “%(step)s”"),
     "task.escalated": N_("Step “%(step)s” is overdue: escalation level %(level)s (%(action)s)"),
+    "task.followed_up": N_("Step “%(step)s” is late: Andon started the flow %(to)s for it"),
     "comment": N_("%(actor)s commented: %(text)s"),
     "instance.withdrawn": N_("%(actor)s withdrew the flow: %(reason)s"),
     "instance.suspended": N_("%(actor)s suspended the flow: %(reason)s"),
@@ -64,7 +65,8 @@ EVENT_TEXT = {
     "attachment.added": N_("%(actor)s attached “%(text)s” to step “%(step)s”"),
 }
 ACTIONS = {"notify": N_("people were notified"), "reassign": N_("the task was reassigned"),
-           "complete": N_("the task was completed automatically")}
+           "complete": N_("the task was completed automatically"),
+           "start": N_("a follow-up flow was started")}
 PAGE_SIZE = 50
 
 

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from andon import projects
 from andon.database import utcnow
 from andon.errors import InvalidSubmission
+from andon.flows import record_starts
 from andon.flows.models import Task
 from andon.forms import file_fields, record_links
 from andon.forms import filters as listing
@@ -191,13 +192,24 @@ def new(key: str) -> Any:
     session = db.session()
     version_id, spec = current_form(session, key, me())
     form, refused = uploads.receive(spec, request.form, me())
-    done = submit(lambda: create_record(session, key, _typed(spec, form, refused=refused), me()))
+    done = submit(lambda: _created(session, spec, form, refused))
     if done.result is not None:
         flash(gettext("Saved."))
         return redirect(url_for("records.show", key=key, record_id=done.result.id))
     fields = form_fields(spec, done.values, done.errors, version_id)
     return render_template("records/new.html", spec=spec, key=key, fields=fields,
                            errors=done.errors), (422 if done.errors else 200)
+
+
+def _created(session: Session, spec: FormSpec, form: Mapping[str, str],
+             refused: Mapping[str, Any]) -> Record:
+    """Create a record and start the flow its form names for new records, if any."""
+    record = create_record(session, spec.key, _typed(spec, form, refused=refused), me())
+    try:
+        record_starts.start_for(session, spec, record, me())
+    except record_starts.RowNotStarted as refusal:
+        raise InvalidSubmission({refusal.field: refusal.error}, form) from None
+    return record
 
 
 def _typed(spec: FormSpec, form: Mapping[str, str], kept: Mapping[str, Any] | None = None,
