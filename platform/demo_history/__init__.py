@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon import clock
-from andon.demo_history import change_requests, delivery, people, projects, retrospectives
+from andon.demo_history import (change_requests, delivery, people, projects, receivables,
+                                retrospectives)
 from andon.demo_history.worker import catch_up
 from andon.forms.models import Record
 from andon.identity.models import User
@@ -34,7 +35,8 @@ from andon.notifications.center import mark_read
 Story = Callable[[Session, Mapping[str, User], Sequence[Record], random.Random, datetime], int]
 
 #: every solution's story, in the order they run (the lead adds one line per solution)
-SOLUTIONS: list[Story] = [delivery.seed, change_requests.seed, retrospectives.seed]
+SOLUTIONS: list[Story] = [delivery.seed, change_requests.seed, retrospectives.seed,
+                          receivables.seed]
 
 
 @dataclass(frozen=True)
