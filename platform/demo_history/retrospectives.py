@@ -151,7 +151,7 @@ def seed(session: Session, people: Mapping[str, User], projects: Sequence[Record
     """Create this solution's history through the runtime API; return instances started."""
     story = _Story(session, people, rng, until)
     for project in projects:
-        end = _day(project.data.get("end_date"))
+        end = _stage_done(session, project) or _day(project.data.get("end_date"))
         if end is None or _at(end + timedelta(days=12), 9) > until:
             continue
         story.later(_at(end + timedelta(days=rng.randint(1, 5)), 9, 30),
@@ -285,6 +285,15 @@ def _pick(rng: random.Random) -> str:
         if roll < total:
             return name
     return PROFILES[-1][0]
+
+
+def _stage_done(session: Session, project: Record) -> date | None:
+    """Return the day the project's delivery finished its retrospective stage, if it did."""
+    done = session.scalar(select(Task.completed_at).join(FlowInstance)
+                          .where(FlowInstance.project == str(project.id),
+                                 Task.step_id == "retrospective", Task.state == "completed")
+                          .order_by(Task.completed_at.desc()).limit(1))
+    return done.astimezone(ZONE).date() if done else None
 
 
 def _day(text: Any) -> date | None:
