@@ -42,6 +42,7 @@ KINDS: dict[str, tuple[type, ...]] = {
     "boolean": (bool,), "any": (object,),
 }
 MAX_TIMEOUT = 30.0
+MAX_FOUND = 200  # records a find_records step hands to the flow at most
 
 
 class ConnectorError(Undelivered):
@@ -165,6 +166,9 @@ def run_record(call: Call) -> dict[str, Any]:
     """Create a record of a form, or update the fields given of an existing one."""
     params, session = call.params, call.session
     user = _acting_user(call)
+    copied = {name: call.instance.data[name] for name in params.get("copy") or ()
+              if call.instance.data.get(name) not in (None, "", [])}
+    params = {**params, "data": {**copied, **params["data"]}}
     try:
         if params.get("record") is None:
             record = records.create_record(session, params["form"], params["data"], user)
@@ -180,6 +184,19 @@ def run_record(call: Call) -> dict[str, Any]:
         raise ConnectorError(N_("The data for %(flow)s is not valid: %(fields)s"),
                              flow=params["form"], fields=fields) from None
     return {"record": record.id, "version": record.lock_version}
+
+
+def run_find_records(call: Call) -> dict[str, Any]:
+    """Return the records of a form whose fields equal ``where``, oldest first, with ``fields``."""
+    params = call.params
+    where, keep = params.get("where") or {}, params.get("fields") or ()
+    limit = int(params.get("limit") or MAX_FOUND)
+    found = []
+    for record in call.session.scalars(select(Record).where(Record.form_key == params["form"])
+                                       .order_by(Record.id)):
+        if all(record.data.get(name) == value for name, value in where.items()):
+            found.append({"id": record.id, **{name: record.data.get(name) for name in keep}})
+    return {"count": len(found), "records": found[:min(limit, MAX_FOUND)]}
 
 
 def _acting_user(call: Call) -> User:
@@ -212,7 +229,13 @@ REGISTRY: dict[str, Connector] = {c.name: c for c in (
                              Param("as", "text", required=False)), run_start_flow),
     Connector("record", (Param("form", "text"), Param("data", "object"),
                          Param("record", "number", required=False),
-                         Param("as", "text", required=False)), run_record),
+                         Param("as", "text", required=False),
+                         Param("copy", "list", required=False,
+                               help="fields copied from the instance data when filled in")),
+              run_record),
+    Connector("find_records", (Param("form", "text"), Param("where", "object", required=False),
+                               Param("fields", "list", required=False),
+                               Param("limit", "number", required=False)), run_find_records),
 )}
 
 
