@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ PROBLEM = {
     "revenue_loss": "120000", "added_cost": "80000", "fix_cost": "50000",
     "strategic_impact": "Customers see us as unreliable on dates.",
     "spread": "several_projects", "severity": "high", "trend": "worsening",
-    "root_cause": "internal.mechanism.missing_review", "sponsor": "director",
+    "root_cause": "internal.mechanism.change_control", "sponsor": "director",
     "goal": "Every change, however small, goes through the change request flow.",
     "options": "A weekly change window; a change budget per project.",
     "timeline": "Pilot in one project for a month, then all projects.",
@@ -217,3 +218,28 @@ def test_progress_before_week_two_stops_the_follow_up_escalation(session, people
     data = problem_record(session, problem).data
     assert (data["status"], data["escalation_level"]) == ("in_progress", 0)
     assert told(session, "pm") == []
+
+
+def test_the_demo_history_tells_a_year_of_problems(session, people):
+    from andon.demo import projects
+    from andon.demo_history import systemic_problems
+    from andon.forms.records import create_record
+
+    until = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    records = [create_record(session, "project", data, people["pm"])
+               for data in projects(until.date())]
+    started = systemic_problems.seed(session, people, records, random.Random(7), until)
+    session.commit()
+    kept = list(session.scalars(select(Record).where(Record.form_key == "systemic_problem")))
+    problems = [record.data for record in kept]
+    assert started > len(problems) >= 20
+    statuses = {data["status"] for data in problems}
+    assert {"resolved", "rejected"} <= statuses
+    chased = [note for note in session.scalars(select(Notification))
+              if "No progress for" in str(note.params.get("text"))]
+    assert len(chased) >= 3  # follow-ups that found nothing moved
+    assert any(data["status"] == "resolved" and data["days_to_resolution"] > 60
+               for data in problems)
+    assert len({data["completeness_band"] for data in problems}) == 3
+    assert len({data["source"] for data in problems}) == 5
+    assert max(record.updated_at for record in kept) <= until
