@@ -90,7 +90,8 @@ def test_load_reports_each_bad_file_and_loads_the_good_ones(session, staff, fold
     kinds = {v.definition.kind for v in catalog.all_versions(session)}
     assert kinds == {"calendar", "flow", "form", "report", "taxonomy"}
     flows = {v.definition.key for v in catalog.all_versions(session) if v.definition.kind == "flow"}
-    assert flows == {"project_delivery"}  # the broken change request loaded nothing
+    assert "project_delivery" in flows
+    assert "change_request" not in flows  # the broken change request loaded nothing
 
 
 def test_a_form_may_refer_to_a_form_whose_file_comes_later(session, staff, folder):
