@@ -80,6 +80,10 @@ def test_a_problem_is_raised_accepted_and_counted(
     shot(page, "raise-form")
     submit(page)
     expect(page.get_by_role("status")).to_contain_text("Submitted")
+    diagram = page.locator(".diagram")
+    expect(diagram).to_have_attribute("data-diagram", "ready", timeout=15_000)
+    expect(diagram.locator(".step-completed[data-element-id=raise]")).to_have_count(1)
+    expect(diagram.locator(".djs-element[data-element-id=week6]")).to_have_count(1)
     shot(page, "raised")
     logout(page)
     run_worker_once(demo)  # the problem record is kept
