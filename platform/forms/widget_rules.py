@@ -30,7 +30,7 @@ from andon.forms.coercion import option_text
 from andon.forms.nodes import Fields
 from andon.forms.schema import FormSpec
 from andon.forms.shapes import shapes_for
-from andon.i18n import Message
+from andon.i18n import Message, localize
 
 COMPUTED_TEMPLATE = "_computed_field.html"
 PLACES = 10  # float noise (0.1 + 0.2) is cut at this many decimals
@@ -159,5 +159,7 @@ def _show_computed(node: Any, value: Any, schema: Mapping[str, Any],
     """Draw a computed field read-only with the server's value."""
     node.read_only, node.required, node.template = True, False, COMPUTED_TEMPLATE
     node.value = "" if value is None else option_text(value)
+    options = layout.get("options")
+    label = options.get(node.value) if isinstance(options, Mapping) else None
     node.extra = {**node.extra, "shown": widgets.shown(value, schema, layout, locale)
-                  or node.value}
+                  or (localize(label, locale) if label else node.value)}

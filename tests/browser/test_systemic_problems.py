@@ -76,7 +76,7 @@ def test_a_problem_is_raised_accepted_and_counted(
     # the ROI and the evidence score (6 of 12 items) follow what is filled in
     expect(page.locator("#field-roi")).to_contain_text("300%")
     expect(page.locator("#field-evidence_completeness")).to_contain_text("50%")
-    expect(page.locator("#field-completeness_band")).to_contain_text("medium")
+    expect(page.locator("#field-completeness_band")).to_contain_text("Medium (40–74%)")
     shot(page, "raise-form")
     submit(page)
     expect(page.get_by_role("status")).to_contain_text("Submitted")
