@@ -43,6 +43,7 @@ KINDS: dict[str, tuple[type, ...]] = {
     "boolean": (bool,), "any": (object,),
 }
 MAX_TIMEOUT = 30.0
+MAX_FOUND = 200  # records a find_records step hands to the flow at most
 
 
 class ConnectorError(Undelivered):
@@ -169,6 +170,9 @@ def run_record(call: Call) -> dict[str, Any]:
     """Create a record of a form, or update the fields given of an existing one."""
     params, session = call.params, call.session
     user = _acting_user(call)
+    copied = {name: call.instance.data[name] for name in params.get("copy") or ()
+              if call.instance.data.get(name) not in (None, "", [])}
+    params = {**params, "data": {**copied, **params["data"]}}
     try:
         if params.get("record") is None:
             record = records.create_record(session, params["form"], params["data"], user)
@@ -239,6 +243,19 @@ def _present(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+def run_find_records(call: Call) -> dict[str, Any]:
+    """Return the records of a form whose fields equal ``where``, oldest first, with ``fields``."""
+    params = call.params
+    where, keep = params.get("where") or {}, params.get("fields") or ()
+    limit = int(params.get("limit") or MAX_FOUND)
+    found = []
+    for record in call.session.scalars(select(Record).where(Record.form_key == params["form"])
+                                       .order_by(Record.id)):
+        if all(record.data.get(name) == value for name, value in where.items()):
+            found.append({"id": record.id, **{name: record.data.get(name) for name in keep}})
+    return {"count": len(found), "records": found[:min(limit, MAX_FOUND)]}
+
+
 def _acting_user(call: Call) -> User:
     """Return the user a connector acts as: the one named by ``as``, else the starter."""
     if not call.params.get("as"):
@@ -269,10 +286,16 @@ REGISTRY: dict[str, Connector] = {c.name: c for c in (
                              Param("as", "text", required=False)), run_start_flow),
     Connector("record", (Param("form", "text"), Param("data", "object"),
                          Param("record", "number", required=False),
-                         Param("as", "text", required=False)), run_record),
+                         Param("as", "text", required=False),
+                         Param("copy", "list", required=False,
+                               help="fields copied from the instance data when filled in")),
+              run_record),
     Connector("update_record", (Param("form", "text"), Param("record", "number"),
                                 Param("as", "text", required=False)),
               run_update_record, prefix="set."),
+    Connector("find_records", (Param("form", "text"), Param("where", "object", required=False),
+                               Param("fields", "list", required=False),
+                               Param("limit", "number", required=False)), run_find_records),
 )}
 
 

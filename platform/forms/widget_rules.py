@@ -5,7 +5,9 @@ Both are layout entries of top-level fields:
 - ``"computed": "(avoided_loss + saved_cost) / investment"``: an
   ``andon.expressions`` expression over the other fields. The server works it
   out on every render and on every submission; what the browser posts for the
-  field is never taken. Missing inputs, division by zero and the like leave it
+  field is never taken. The form's empty fields read as ``None``, so
+  ``(1 if revenue_loss else 0) + (1 if trend else 0)`` counts what is filled
+  in; arithmetic on an empty field, division by zero and the like leave it
   empty rather than failing. The field is drawn read-only.
 - ``"show_when": {"field": "severity", "equals": "high"}`` (``equals`` may be
   a list of values): while the condition does not hold the field is not drawn,
@@ -28,7 +30,7 @@ from andon.forms.coercion import option_text
 from andon.forms.nodes import Fields
 from andon.forms.schema import FormSpec
 from andon.forms.shapes import shapes_for
-from andon.i18n import Message
+from andon.i18n import Message, localize
 
 COMPUTED_TEMPLATE = "_computed_field.html"
 PLACES = 10  # float noise (0.1 + 0.2) is cut at this many decimals
@@ -110,9 +112,10 @@ def settle(spec: FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:
     """Return the data as the server keeps it: hidden fields dropped, computed ones worked out."""
     found = rules(spec)
     settled = {k: v for k, v in data.items() if k not in found.hidden(data)}
+    empty = dict.fromkeys(spec.order())
     for name, expression in found.computed.items():
         settled.pop(name, None)
-        value = compute(expression, settled)
+        value = compute(expression, {**empty, **settled})
         if value is not None:
             settled[name] = value
     return {k: v for k, v in settled.items() if k not in found.hidden(settled)}
@@ -156,5 +159,7 @@ def _show_computed(node: Any, value: Any, schema: Mapping[str, Any],
     """Draw a computed field read-only with the server's value."""
     node.read_only, node.required, node.template = True, False, COMPUTED_TEMPLATE
     node.value = "" if value is None else option_text(value)
+    options = layout.get("options")
+    label = options.get(node.value) if isinstance(options, Mapping) else None
     node.extra = {**node.extra, "shown": widgets.shown(value, schema, layout, locale)
-                  or node.value}
+                  or (localize(label, locale) if label else node.value)}

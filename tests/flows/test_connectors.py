@@ -290,3 +290,23 @@ def test_record_data_the_form_refuses_is_an_incident_naming_the_field(session, p
     assert instance.status == "failed"
     [failed] = [e for e in history(session, "instance", instance.id) if e.kind == "service.failed"]
     assert "The data for issue is not valid: severity" in str(failed.detail["error"])
+
+
+def test_find_records_lists_the_matching_records_oldest_first_with_the_fields_asked(
+        session, people, worker):
+    deploy_form(session, (RECORDS / "issue.json").read_text(), "issue.json")
+    deploy(session, "find.bpmn")
+    older = [records.create_record(session, "issue", {"title": title, "severity": severity,
+                                                      "loss": 10}, people["pm"])
+             for title, severity in (("Slow", "high"), ("Typo", "low"), ("Crash", "high"))]
+    session.commit()
+    instance = start(session, people, "find_issues")
+    worker(T0)
+    worker(T0 + timedelta(minutes=1))
+    session.expire_all()
+    assert instance.status == "completed"
+    logged = session.get(Record, instance.data["logged"]["record"])
+    assert logged.data == {"title": "Export", "severity": "high"}  # empty names not copied
+    assert instance.data["found"] == {"count": 3, "records": [
+        {"id": older[0].id, "title": "Slow", "loss": 10},
+        {"id": older[2].id, "title": "Crash", "loss": 10}]}

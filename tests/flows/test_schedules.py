@@ -41,17 +41,20 @@ def publish(session, moment: datetime, xml: bytes | None = None) -> catalog.Defi
 
 
 def planned(session) -> list[tuple[str, datetime, int]]:
-    """Return the pending scheduled starts: (state, due time, version id)."""
+    """Return the retrospective's scheduled starts: (state, due time, version id)."""
     session.expire_all()
-    items = session.scalars(select(WorkItem).where(WorkItem.kind == schedules.KIND)
-                            .order_by(WorkItem.id))
+    items = session.scalars(select(WorkItem).where(  # the shipped flows plan their own
+        WorkItem.kind == schedules.KIND, WorkItem.payload["flow"].as_string() == "retro")
+        .order_by(WorkItem.id))
     return [(item.state, item.due_at, item.payload["version"]) for item in items]
 
 
 def instances(session) -> list[FlowInstance]:
-    """Return every instance, oldest first."""
+    """Return the retrospective's instances, oldest first (shipped flows have schedules too)."""
     session.expire_all()
-    return list(session.scalars(select(FlowInstance).order_by(FlowInstance.id)))
+    return list(session.scalars(
+        select(FlowInstance).join(catalog.DefinitionVersion).join(catalog.Definition)
+        .where(catalog.Definition.key == "retro").order_by(FlowInstance.id)))
 
 
 def test_publishing_plans_the_first_occurrence(session, people):
@@ -190,8 +193,9 @@ def test_a_start_that_fails_shows_why_and_the_schedule_goes_on(session, people, 
     session.commit()
     worker(FIRST)
     assert instances(session) == []
-    first, second = session.scalars(select(WorkItem).where(WorkItem.kind == schedules.KIND)
-                                    .order_by(WorkItem.id))
+    first, second = session.scalars(select(WorkItem).where(
+        WorkItem.kind == schedules.KIND, WorkItem.payload["flow"].as_string() == "retro")
+        .order_by(WorkItem.id))
     assert "names no active user: user:pm" in first.last_error
     assert first.state == "pending" and first.due_at == FIRST + timedelta(minutes=2)  # a retry
     assert (second.state, second.due_at) == ("pending", SECOND)

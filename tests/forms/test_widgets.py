@@ -94,6 +94,15 @@ def test_a_computed_value_is_empty_when_it_cannot_be_worked_out():
     assert "roi" not in data and "saved_cost" not in data
 
 
+def test_a_computed_field_can_count_the_fields_filled_in():
+    spec = spec_of(lambda d: d["layout"]["fields"]["roi"].update(
+        computed="(1 if avoided_loss else 0) + (1 if saved_cost else 0)"
+                 " + (1 if completion else 0)"))
+    assert validate_submission(spec, FORM)[0]["roi"] == 3
+    data, _ = validate_submission(spec, {**FORM, "saved_cost": "", "completion": ""})
+    assert data["roi"] == 1  # empty fields read as None, so they count as not filled in
+
+
 def test_a_computed_field_draws_read_only_with_the_servers_value():
     spec = spec_of()
     fields = widget_rules.draw(spec, build_fields(spec, "en", {**FORM, "roi": "1"}, {}), "en")
