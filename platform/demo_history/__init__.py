@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from andon import clock
 from andon.demo_history import (change_requests, delivery, people, projects, receivables,
-                                retrospectives)
+                                retrospectives, systemic_problems)
 from andon.demo_history.worker import catch_up
 from andon.forms.models import Record
 from andon.identity.models import User
@@ -36,7 +36,7 @@ Story = Callable[[Session, Mapping[str, User], Sequence[Record], random.Random, 
 
 #: every solution's story, in the order they run (the lead adds one line per solution)
 SOLUTIONS: list[Story] = [delivery.seed, change_requests.seed, retrospectives.seed,
-                          receivables.seed]
+                          receivables.seed, systemic_problems.seed]
 
 
 @dataclass(frozen=True)
