@@ -25,8 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon import clock
-from andon.demo_history import (change_requests, delivery, people, projects, receivables,
-                                retrospectives, systemic_problems)
+from andon.demo_history import (
+    change_requests,
+    delivery,
+    people,
+    projects,
+    receivables,
+    retrospectives,
+    systemic_problems,
+)
 from andon.demo_history.worker import catch_up
 from andon.forms.models import Record
 from andon.identity.models import User

@@ -32,6 +32,7 @@ from andon.errors import AndonError, InvalidSubmission, NotFound, StaleInstance,
 from andon.flows import owners, runtime
 from andon.flows.models import FlowInstance
 from andon.forms import records
+from andon.forms.jsonsql import field_value
 from andon.forms.models import Record
 from andon.i18n import N_, Message
 from andon.identity.models import User
@@ -248,9 +249,12 @@ def run_find_records(call: Call) -> dict[str, Any]:
     params = call.params
     where, keep = params.get("where") or {}, params.get("fields") or ()
     limit = int(params.get("limit") or MAX_FOUND)
+    query = select(Record).where(Record.form_key == params["form"]).order_by(Record.id)
+    for name, value in where.items():  # text is narrowed in SQL, every value checked below
+        if isinstance(value, str):
+            query = query.where(field_value(Record.data, [name]) == value)
     found = []
-    for record in call.session.scalars(select(Record).where(Record.form_key == params["form"])
-                                       .order_by(Record.id)):
+    for record in call.session.scalars(query):
         if all(record.data.get(name) == value for name, value in where.items()):
             found.append({"id": record.id, **{name: record.data.get(name) for name in keep}})
     return {"count": len(found), "records": found[:min(limit, MAX_FOUND)]}

@@ -1,9 +1,11 @@
 """Scheduled starts: a flow whose main process starts with a timer cycle.
 
 A timer start event on the main process (``"R/2026-01-05T10:00:00+08:00/P2W"``,
-a biweekly retrospective) names a ``starter`` (``user:<username>``). Publishing
-such a version plans its next occurrence as a work item keyed by the flow, the
-version and the occurrence time, so however many workers run, or however often
+a biweekly retrospective) names a ``starter``: ``user:<username>``, or
+``role:<role>`` for the longest-standing active holder of that role at each start
+(so the flow loads before anyone holds it). Publishing such a version plans its
+next occurrence as a work item keyed by the flow, the version and the occurrence
+time, so however many workers run, or however often
 one restarts, each occurrence starts one instance. When the worker fires it,
 the current published version starts as the starter with the start form's
 defaults, and the next occurrence is planned (the worker's loop also plans
@@ -30,7 +32,7 @@ from andon.forms.schema import FormSpec
 from andon.forms.store import form_spec_at
 from andon.forms.validation import validate_submission
 from andon.i18n import N_
-from andon.identity.models import User
+from andon.identity.models import User, UserRole
 
 KIND = "scheduled_start"
 MAX_STEPS = 100_000
@@ -122,6 +124,16 @@ def plan_all(session: Session, now: datetime) -> None:
             plan_next(session, version, now)
 
 
+def _starter(session: Session, text: str) -> User | None:
+    """Return the active user a schedule's ``user:`` or ``role:`` starter names now."""
+    if text.startswith("role:"):
+        return session.scalar(select(User).join(UserRole, UserRole.user_id == User.id)
+                              .where(UserRole.role == text.removeprefix("role:"), User.active)
+                              .order_by(User.id).limit(1))
+    return session.scalar(select(User).where(User.username == text.removeprefix("user:"),
+                                             User.active))
+
+
 def start(session: Session, item: jobs.WorkItem, now: datetime) -> None:
     """Start one scheduled instance as the configured starter, then plan the next start."""
     key, at = item.payload["flow"], datetime.fromisoformat(item.payload["at"])
@@ -132,8 +144,7 @@ def start(session: Session, item: jobs.WorkItem, now: datetime) -> None:
     if version.id != item.payload["version"] or not version.content.get("schedule"):
         return  # a newer version took the schedule over
     schedule = version.content["schedule"]
-    starter = session.scalar(select(User).where(
-        User.username == schedule["starter"].removeprefix("user:"), User.active))
+    starter = _starter(session, schedule["starter"])
     if starter is None:
         raise AndonError(N_("The scheduled start of %(flow)s names no active user: %(rule)s."),
                          flow=key, rule=schedule["starter"])

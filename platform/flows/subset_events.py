@@ -69,9 +69,9 @@ def check_start_timer(node: Any, definition: Any) -> Problems:
         return [(where(node), N_("A scheduled start needs a quoted cycle, e.g. "
                                   "\"R/2026-01-05T10:00:00+08:00/P2W\""))]
     starter = (_property(node, "starter") or "").strip()
-    if not starter.startswith("user:") or owners.RULE.match(starter) is None:
-        return [(where(node), N_("A timer start event needs a 'starter' property naming one "
-                                  "user (user:<username>), who starts each instance"))]
+    if not starter.startswith(("user:", "role:")) or owners.RULE.match(starter) is None:
+        return [(where(node), N_("A timer start event needs a 'starter' property naming who "
+                                  "starts each instance: user:<username> or role:<role>"))]
     return []
 
 

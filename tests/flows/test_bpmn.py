@@ -148,7 +148,7 @@ def test_timer_start_on_the_main_process_needs_a_starter():
                   '<bpmn:outgoing>flow_start</bpmn:outgoing><bpmn:timerEventDefinition>'
                   '<bpmn:timeCycle>"R/PT1H"</bpmn:timeCycle></bpmn:timerEventDefinition>')
     [(where, message)] = problems_of(xml)
-    assert where == "x.bpmn: start" and "'starter' property naming one user" in message
+    assert where == "x.bpmn: start" and "user:<username> or role:<role>" in message
 
 
 def test_gateway_flow_without_condition_is_refused():

@@ -83,7 +83,8 @@ def steps(session, instance: FlowInstance) -> dict[str, str]:
 def items(session, instance: FlowInstance) -> list[jobs.WorkItem]:
     """Return the instance's service work items."""
     return list(session.scalars(select(jobs.WorkItem).where(
-        jobs.WorkItem.instance_id == instance.id, jobs.WorkItem.kind == "service")))
+        jobs.WorkItem.instance_id == instance.id, jobs.WorkItem.kind == "service")
+        .order_by(jobs.WorkItem.id)))
 
 
 def test_a_service_step_waits_for_the_worker_outside_every_inbox(session, people, server):

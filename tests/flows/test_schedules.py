@@ -88,6 +88,14 @@ def test_the_worker_starts_an_instance_as_the_starter_and_plans_the_next(session
     assert planned(session) == [("done", FIRST, version.id), ("pending", SECOND, version.id)]
 
 
+def test_a_role_starter_starts_as_the_longest_standing_holder_of_the_role(session, people,
+                                                                          worker):
+    publish(session, PUBLISHED, retro('value="user:pm"', 'value="role:leader"'))
+    worker(FIRST)
+    [instance] = instances(session)
+    assert instance.started_by.username == "leader"
+
+
 def test_an_occurrence_starts_one_instance_however_often_it_is_planned(session, people,
                                                                          worker):
     version = publish(session, PUBLISHED)
@@ -164,7 +172,7 @@ def test_a_monthly_cycle_follows_the_calendar():
 
 @pytest.mark.parametrize(("old", "new", "complaint"), [
     ('value="user:pm"', 'value="user:nobody"', "no user named 'nobody'"),
-    ('value="user:pm"', 'value="role:leader"', "'starter' property naming one user"),
+    ('value="user:pm"', 'value="group:engineers"', "user:<username> or role:<role>"),
     (f"<bpmn:timeCycle>{CYCLE}</bpmn:timeCycle>",
      '<bpmn:timeDuration>"P1D"</bpmn:timeDuration>', "needs a timeCycle"),
     (CYCLE, "next_monday", "quoted cycle"),
