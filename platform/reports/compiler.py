@@ -103,10 +103,12 @@ def _tree(source: Dataset, name: str) -> Taxonomy:
 
 
 def level_labels(source: Dataset, name: str, unit: str | None) -> dict[str, str] | None:
-    """Return the labels of a level grouping's values: each code's path in the locale."""
+    """Return the labels of a taxonomy field's grouped values: each code's path in the locale."""
     level = level_of(unit)
     if level is None:
-        return None
+        whole = source.tree(name) if unit is None and name in source.fields else None
+        return {code: whole.label(code, source.locale) for code in whole.by_level(1)} \
+            if whole else None
     tree = _tree(source, name)
     return {code: tree.label(code, source.locale)
             for code in set(tree.by_level(level).values())}

@@ -145,9 +145,8 @@ def test_each_action_item_becomes_a_task_of_its_owner_due_on_its_date(
     assert {flow.project for flow in flows} == {instance.project}
     assert flows[1].started_by.username == "pm"
     cases = session.scalars(select(Record).where(Record.form_key == "retro_case")).all()
-    assert sorted((c.data["cause"], c.data["cause_area"]) for c in cases) == [
-        ("external.mechanism.customer_environment", "external.mechanism"),
-        ("internal.mechanism.missing_review", "internal.mechanism")]
+    assert sorted(c.data["cause"] for c in cases) == [
+        "external.mechanism.customer_environment", "internal.mechanism.missing_review"]
 
 
 def test_a_case_cause_must_come_from_the_taxonomy(session, people):
@@ -228,8 +227,8 @@ def test_the_reports_show_actions_closed_on_time_and_causes(session, people, wor
     rows = report(session, people, "retro_actions_closed_on_time")
     assert [(r["closed_on_month"], r["on_time_rate"], r["closed"]) for r in rows] == [
         ("2026-06", 0.5, 2)]
-    causes = {r["cause_area"]: r["cases"] for r in report(session, people,
-                                                          "retro_root_causes")}
+    causes = {r["cause_level2"]: r["cases"] for r in report(session, people,
+                                                            "retro_root_causes")}
     assert causes == {"external.mechanism": 1, "internal.mechanism": 1}
     assert report(session, people, "retro_actions_closed_on_time", project=instance.project)
     assert report(session, people, "retro_actions_closed_on_time", project="999") == []

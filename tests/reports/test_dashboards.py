@@ -85,7 +85,8 @@ def test_the_default_period_is_chosen_once_for_every_tile(session, people):
     declared = dashboards.shared(spec, {}, today=date(2026, 2, 1))
     values = dashboards.values_of(declared)
     assert values["period_from"] == "2025-11-04" and values["period_to"] == "2026-02-01"
-    burndown = dashboards.tile(session, spec, 6, people["leader"], values)
+    at = [tile["report"] for tile in spec.body["tiles"]].index("task_burndown")
+    burndown = dashboards.tile(session, spec, at, people["leader"], values)
     assert burndown.values["period_from"] == "2025-11-04"
     cleared = dashboards.values_of(dashboards.shared(spec, {"period_from": "", "period_to": ""}))
     assert cleared["period_from"] == "" and cleared["period_to"] == ""
