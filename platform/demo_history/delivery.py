@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from andon import clock
-from andon.demo_history import texts
+from andon.demo_history import lateness, texts
 from andon.demo_history.people import region_of
 from andon.demo_history.worker import catch_up
 from andon.flows import runtime
@@ -37,22 +37,6 @@ SPENT = {"kickoff": 0.03, "requirements": 0.15, "breakdown": 0.2, "build": 0.7,
          "internal_test": 0.82, "acceptance": 0.92, "retrospective": 0.95, "archive": 1.0}
 REWORK = {"requirements": 0.15, "acceptance": 0.1}
 STALL = ("build", timedelta(days=75))  # one project's build stalls, started this long ago
-#: why a stage slipped, from the shared cause taxonomy: the first causes are the likeliest
-CAUSES = {
-    "requirements": ("external.mechanism.requirement_change",
-                     "external.people.customer_unavailable",
-                     "internal.mechanism.requirement_analysis", "external.system.contract_terms"),
-    "build": ("internal.mechanism.estimation_error", "external.mechanism.interface_change",
-              "internal.mechanism.resource_conflict", "internal.people.overload",
-              "external.mechanism.third_party_dependency", "internal.people.turnover"),
-    "internal_test": ("internal.mechanism.environment_tooling",
-                      "internal.mechanism.insufficient_testing", "internal.people.overload"),
-    "acceptance": ("external.mechanism.acceptance_delay", "external.people.customer_unavailable",
-                   "external.system.customer_reorganisation",
-                   "internal.mechanism.insufficient_testing"),
-}
-OTHER_CAUSES = ("internal.mechanism.planning", "internal.mechanism.coordination",
-                "internal.people.overload", "external.people.customer_unavailable")
 
 
 def seed(session: Session, people: Mapping[str, User], projects: Sequence[Record],
@@ -89,11 +73,11 @@ def deliver(session: Session, people: Mapping[str, User], project: Record,
             "test_lead": team.get("测试负责人 Test lead", data["project_manager"]),
             "planned_acceptance": data.get("end_date")})
         _update(session, project, {"status": "active"})
-    lateness = region_of(data["region"]).lateness * (1.5 - 1.0 * progress)
+    slip = region_of(data["region"]).lateness * (1.5 - 1.0 * progress)
     done: dict[str, datetime] = {}
     while instance.status == "running":
         task = next(t for t in instance.tasks if t.state == "open")
-        late_share = min(0.85, lateness * STEP_LATENESS.get(task.step_id, 1))
+        late_share = min(0.85, slip * STEP_LATENESS.get(task.step_id, 1))
         moment = _finish_time(rng, task, late_share)
         if moment > until or task.step_id == stall:
             break
@@ -101,8 +85,7 @@ def deliver(session: Session, people: Mapping[str, User], project: Record,
         with clock.frozen(moment):
             form = texts.form_for(rng, task.step_id, data, moment, late=moment > task.due_at,
                                   rework=rng.random() < REWORK.get(task.step_id, 0))
-            runtime.complete_task(session, task.id, task.assignee or task.instance.started_by,
-                                  form, cause=_cause(rng, task) if moment > task.due_at else None)
+            lateness.finish(session, task, task.assignee or task.instance.started_by, form)
         if form.get("signoff_result") != "rejected":
             done[task.step_id] = moment
     with clock.frozen(min(moment, until)):
@@ -124,12 +107,6 @@ def _finish_time(rng: random.Random, task: Task, late_share: float) -> datetime:
     if draw >= late_share and moment > due:
         moment = due - timedelta(minutes=rng.randint(20, 90))
     return max(moment, created + timedelta(minutes=30))
-
-
-def _cause(rng: random.Random, task: Task) -> str:
-    """Return why a late stage slipped, the step's likeliest causes drawn most often."""
-    causes = CAUSES.get(task.step_id, OTHER_CAUSES)
-    return rng.choices(causes, weights=range(len(causes) + 1, 1, -1))[0]
 
 
 def _working_hours(moment: datetime, rng: random.Random) -> datetime:

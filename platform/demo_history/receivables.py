@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon import catalog, clock, jobs
-from andon.flows import actions, escalations, record_starts, runtime, services
+from andon.demo_history import lateness
+from andon.flows import actions, escalations, record_starts, services
 from andon.flows.models import FlowInstance, Task
 from andon.forms.models import Record
 from andon.forms.records import create_record
@@ -141,8 +142,8 @@ def _run_stages(session: Session, instance: FlowInstance, staff: Mapping[str, Us
         if done > until:
             return raised
         with clock.frozen(done):
-            runtime.complete_task(session, task.id, task.assignee,
-                                  {"reference": f"{stage[:3].upper()}-{task.id}"})
+            lateness.finish(session, task, task.assignee,
+                            {"reference": f"{stage[:3].upper()}-{task.id}"}, CAUSES.get(stage, ()))
     _services(session, instance, done)  # the order is marked paid
     return raised
 
@@ -191,7 +192,7 @@ def _work_exception(session: Session, child: FlowInstance, stage: str,
     if located > classify.due_at:
         _escalations(session, classify, located)
     with clock.frozen(located):
-        runtime.complete_task(session, classify.id, owner, {
+        lateness.finish(session, classify, owner, {
             "cause": rng.choice(CAUSES[stage]), "finding": rng.choice(FINDINGS),
             "owner": owner.username})
     _services(session, child, located)
@@ -204,8 +205,8 @@ def _work_exception(session: Session, child: FlowInstance, stage: str,
     if resolved > resolve.due_at:
         _escalations(session, resolve, resolved)
     with clock.frozen(resolved):
-        runtime.complete_task(session, resolve.id, resolve.assignee,
-                              {"resolution": rng.choice(RESOLUTIONS)})
+        lateness.finish(session, resolve, resolve.assignee,
+                        {"resolution": rng.choice(RESOLUTIONS)})
     _services(session, child, resolved)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from andon import clock, jobs
+from andon.demo_history import lateness
 from andon.flows import escalations, runtime, services
 from andon.flows.models import FlowInstance, Task
 from andon.forms.models import Record
@@ -269,7 +270,7 @@ def _finish(story: _Story, instance: FlowInstance, form: dict[str, Any]) -> None
     task = story.session.scalars(select(Task).where(Task.instance_id == instance.id,
                                                     Task.state == "open")).first()
     if task is not None and task.assignee is not None:
-        runtime.complete_task(story.session, task.id, task.assignee, form)
+        lateness.finish(story.session, task, task.assignee, form)
 
 
 def _person(story: _Story, username: Any, fallback: str) -> User:
