@@ -30,7 +30,7 @@ from andon.identity.accounts import create_user, new_password
 from andon.identity.models import User
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ORDERS = 100  # a hundred orders over the year: about two minutes of the demo on SQLite
+ORDERS = 100  # orders over the year for the full demo's 40 projects; fewer with fewer
 MONTHS = 12
 FINANCE = {"finance1": "孙丽 Sun Li", "finance2": "周洋 Zhou Yang"}
 STAGES = ("delivery", "confirmation", "billing", "reconciliation", "invoicing", "acceptance",
@@ -72,8 +72,9 @@ def seed(session: Session, people: Mapping[str, User], projects: Sequence[Record
     staff = {**people, **_finance(session)}
     spec = FormSpec(**catalog.current(session, "form", "order").content)
     first = until - timedelta(days=30 * MONTHS)
+    count = min(ORDERS, max(10, 5 * len(projects) // 2)) if projects else ORDERS
     moments = sorted(_working_moment(first + (until - first) * rng.random() * 0.97, rng)
-                     for _ in range(ORDERS))
+                     for _ in range(count))
     started = 0
     for number, moment in enumerate(moments, start=1):
         project = rng.choice(projects) if projects and rng.random() < 0.7 else None
@@ -236,11 +237,12 @@ def _perform(session: Session, query: object, moment: datetime) -> None:
     items = session.scalars(query.where(jobs.WorkItem.state == "pending",
                                         jobs.WorkItem.due_at <= moment)
                             .order_by(jobs.WorkItem.due_at, jobs.WorkItem.id)).all()
-    with clock.frozen(moment):
-        for item in items:
-            item.lease_owner, item.lease_until = "demo", moment + jobs.LEASE
+    for item in items:  # each at its own due time, as a running worker would
+        at = item.due_at
+        with clock.frozen(at):
+            item.lease_owner, item.lease_until = "demo", at + jobs.LEASE
             session.flush()
-            jobs.perform(session, item.id, HANDLERS, moment, "demo")
+            jobs.perform(session, item.id, HANDLERS, at, "demo")
 
 
 def _open(instance: FlowInstance, step: str) -> Task | None:

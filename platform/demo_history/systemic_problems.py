@@ -120,10 +120,13 @@ class Story:
                     .order_by(jobs.WorkItem.due_at, jobs.WorkItem.id)))
                 if not items:
                     return
-                for item in items:
-                    item.lease_owner, item.lease_until = self.owner, moment + jobs.LEASE
+                for item in items:  # each at its own due time, as a running worker would
+                    at = item.due_at
+                    item.lease_owner, item.lease_until = self.owner, at + jobs.LEASE
                     self.session.flush()
-                    if not jobs.perform(self.session, item.id, WORK, moment, self.owner):
+                    with clock.frozen(at):
+                        done = jobs.perform(self.session, item.id, WORK, at, self.owner)
+                    if not done:
                         item.state = "failed"  # a story item that cannot run is left aside
                 self.session.flush()
 
