@@ -1,0 +1,85 @@
+"""What every dataset is made of: typed fields, the dataset itself, and shared columns.
+
+Field types: ``string``, ``number``, ``boolean`` (computed as 1 or 0, so both
+databases agree), ``datetime``, ``date`` and ``hours`` (a duration in hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func
+from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.sql import ColumnElement
+
+from andon.forms.jsonsql import field_value
+from andon.forms.models import Record
+from andon.i18n import N_, normalize_locale
+from andon.reports.sqlfuncs import record_id_in
+
+TYPES = ("string", "number", "boolean", "datetime", "date", "hours")
+PROJECT_FORM = "project"  # the form whose records FlowInstance.project points at
+
+
+@dataclass(frozen=True)
+class DataField:
+    """One field of a dataset, with its type and label."""
+
+    key: str
+    label: str
+    type: str
+    column: ColumnElement[Any] | QueryableAttribute[Any]
+    choices: dict[str, str] = field(default_factory=dict)  # stored value -> label msgid
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A base query, the fields a report may filter, group and measure, and its rows' pages.
+
+    ``link`` names the page each row opens (``task``, ``instance`` or ``record``),
+    ``row_id`` its id, ``drill`` the fields a drill-down lists, and ``scope`` the
+    columns row-level access reads: the row's org unit, its instance, its creator.
+    """
+
+    key: str
+    label: str
+    fields: dict[str, DataField]
+    base: Select[Any]
+    link: str
+    row_id: ColumnElement[Any] | QueryableAttribute[Any]
+    drill: list[str]
+    scope: dict[str, Any]
+    form_key: str | None = None
+
+
+def localized(column: Any, locale: str) -> ColumnElement[Any]:
+    """Return a {"en": …, "zh-CN": …} JSON column's text in the locale, else English."""
+    return func.coalesce(column[normalize_locale(locale)].as_string(), column["en"].as_string())
+
+
+def flag(condition: ColumnElement[bool], known: ColumnElement[bool]) -> ColumnElement[Any]:
+    """Return 1 where the condition holds, 0 where it does not, NULL where it is unknown."""
+    return case((and_(known, condition), 1), (known, 0), else_=None)
+
+
+def project_record(stored: Any) -> tuple[Any, ColumnElement[bool]]:
+    """Return an alias of the project records and the join condition on a stored project.
+
+    ``FlowInstance.project`` holds the project record's id as text, or a free text
+    for flows without a project record; the join reads the id only from digits, so
+    free text matches nothing on either database.
+    """
+    project = aliased(Record)
+    return project, and_(project.id == record_id_in(stored), project.form_key == PROJECT_FORM)
+
+
+def project_fields(project: Any, stored: Any) -> list[DataField]:
+    """Return the project fields: its name (else the stored text), code and stored id."""
+    return [
+        DataField("project", N_("Project"), "string",
+                  func.coalesce(field_value(project.data, ["name"]), stored)),
+        DataField("project_code", N_("Project code"), "string",
+                  field_value(project.data, ["code"])),
+        DataField("project_id", N_("Project id"), "string", stored),
+    ]
