@@ -9,8 +9,8 @@ The rule, the same for charts, tables, drill-downs and exports:
   instance, a record to its creator's), the instances they started, the
   instances on which they hold or completed a task (with all those instances'
   tasks and events), the records they created and the audit events they did
-  (``creator`` in a dataset's scope). Projects have no membership of their own, so a project's rows are
-  seen through the same instances.
+  (``creator`` in a dataset's scope). Projects have no membership of their own,
+  so a project's rows are seen through the same instances.
 - records also need the form's own record rule (``records.readers``): a reader
   who may not list a form's records sees none of them in reports either.
 """
