@@ -118,10 +118,12 @@ def conditions(parameters: list[Parameter]) -> list[dict[str, Any]]:
 
 def projects(session: Session) -> list[tuple[str, str]]:
     """Return the projects instances belong to: (stored value, code and name), by label."""
-    project, on_project = project_record(FlowInstance.project)
-    query = (select(FlowInstance.project, field_value(project.data, ["code"]),
-                    field_value(project.data, ["name"])).distinct()
-             .outerjoin(project, on_project).where(FlowInstance.project.is_not(None)))
+    stored = (select(FlowInstance.project.label("value")).distinct()
+              .where(FlowInstance.project.is_not(None)).subquery())
+    project, on_project = project_record(stored.c.value)
+    query = (select(stored.c.value, field_value(project.data, ["code"]),
+                    field_value(project.data, ["name"]))
+             .select_from(stored).outerjoin(project, on_project))
     found = [(str(stored), " · ".join(part for part in (code, name) if part) or str(stored))
              for stored, code, name in session.execute(query) if stored]
     return sorted(found, key=lambda pair: (pair[1].casefold(), pair[0]))
