@@ -27,7 +27,8 @@ class FlowInstance(Base):
 
     __tablename__ = "flow_instance"
     #: with the id, so a manager's team overdue reads the team's instances from the index alone
-    __table_args__ = (Index("ix_flow_instance_starter", "started_by_id", "id"),)
+    __table_args__ = (Index("ix_flow_instance_starter", "started_by_id", "id"),
+                      Index("ix_flow_instance_ended_at", "ended_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
@@ -70,8 +71,11 @@ class Task(Base):
         # a team's overdue tasks: those offered to its units (claimed or not), on its instances
         Index("ix_task_open_org_unit", "candidate_org_unit_id", postgresql_where=text(OPEN),
               sqlite_where=text(OPEN)),
+        # reports: escalated tasks, and the reader's period on created or completed
         Index("ix_task_escalated", "escalation_level", postgresql_where=text(ESCALATED),
               sqlite_where=text(ESCALATED)),
+        Index("ix_task_created_at", "created_at"),
+        Index("ix_task_completed_at", "completed_at"),
         Index("ix_task_open_instance", "instance_id", postgresql_where=text(OPEN),
               sqlite_where=text(OPEN)),
     )
