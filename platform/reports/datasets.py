@@ -75,10 +75,10 @@ def _tasks(locale: str, session: Session | None = None) -> Dataset:
         DataField("instance", N_("Instance"), "number", Task.instance_id),
     ]
     base = (select().select_from(Task)
-            .join(FlowInstance, Task.instance_id == FlowInstance.id)
-            .join(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
-            .join(flow, DefinitionVersion.definition_id == flow.id)
-            .join(starter, FlowInstance.started_by_id == starter.id)
+            .outerjoin(FlowInstance, Task.instance_id == FlowInstance.id)
+            .outerjoin(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
+            .outerjoin(flow, DefinitionVersion.definition_id == flow.id)
+            .outerjoin(starter, FlowInstance.started_by_id == starter.id)
             .outerjoin(unit, starter.org_unit_id == unit.id)
             .outerjoin(assignee, Task.assignee_id == assignee.id)
             .outerjoin(project, on_project))
@@ -112,9 +112,9 @@ def _instances(locale: str, session: Session | None = None) -> Dataset:
                   hours_between(FlowInstance.started_at, FlowInstance.ended_at)),
     ]
     base = (select().select_from(FlowInstance)
-            .join(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
-            .join(flow, DefinitionVersion.definition_id == flow.id)
-            .join(starter, FlowInstance.started_by_id == starter.id)
+            .outerjoin(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
+            .outerjoin(flow, DefinitionVersion.definition_id == flow.id)
+            .outerjoin(starter, FlowInstance.started_by_id == starter.id)
             .outerjoin(unit, starter.org_unit_id == unit.id)
             .outerjoin(project, on_project))
     return Dataset("instances", N_("Flow instances"), {f.key: f for f in fields}, base,

@@ -2,6 +2,11 @@
 
 Field types: ``string``, ``number``, ``boolean`` (computed as 1 or 0, so both
 databases agree), ``datetime``, ``date`` and ``hours`` (a duration in hours).
+
+Datasets reach the instance, its version, flow and starter by LEFT JOINs along
+foreign keys that are never NULL: the same rows as inner joins, and both
+databases leave out a join whose columns a report does not use, so a report on
+task columns alone reads only the task table (see docs/reports.md, Performance).
 """
 
 from __future__ import annotations
