@@ -11,12 +11,14 @@ task columns alone reads only the task table (see docs/reports.md, Performance).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func
+from sqlalchemy import Select, and_, case, func, inspect, select
 from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.util import find_tables
 
 from andon.forms.jsonsql import field_value
 from andon.forms.models import Record
@@ -56,6 +58,38 @@ class Dataset:
     drill: list[str]
     scope: dict[str, Any]
     form_key: str | None = None
+
+    def select(self, parts: Iterable[Any]) -> Select[Any]:
+        """Return the base query without the left joins that none of the parts reads."""
+        return narrowed(self.base, parts)
+
+
+def narrowed(base: Select[Any], parts: Iterable[Any]) -> Select[Any]:
+    """Return the base without the LEFT JOINs that neither the parts nor the kept joins read.
+
+    SQLite keeps an unused LEFT JOIN in an aggregate query (PostgreSQL drops it), and
+    pays a lookup per row for it; the joins are along keys never NULL, so leaving one
+    out changes no row.
+    """
+    joins = getattr(base, "_setup_joins", ())  # each .join()/.outerjoin() of the base
+    needed = _tables([*parts, base.whereclause])
+    kept = []
+    for target, onclause, _, flags in reversed(joins):
+        if flags.get("isouter") and inspect(target).selectable.name not in needed:
+            continue
+        needed |= _tables([onclause])
+        kept.append((target, onclause, bool(flags.get("isouter"))))
+    query = select().select_from(*getattr(base, "_from_obj", ()))
+    for target, onclause, outer in reversed(kept):
+        query = query.join(target, onclause, isouter=outer)
+    return query if base.whereclause is None else query.where(base.whereclause)
+
+
+def _tables(parts: Iterable[Any]) -> set[str]:
+    """Return the names of the tables and aliases the expressions read."""
+    return {table.name for part in parts if part is not None
+            for table in find_tables(part, check_columns=True, include_aliases=True)
+            if hasattr(table, "name")}
 
 
 def localized(column: Any, locale: str) -> ColumnElement[Any]:
