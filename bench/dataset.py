@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -40,6 +40,7 @@ class Shape:
     due_now: int = 500  # pending work items already due (a worker that keeps up)
     wake_now: int = 200  # running instances whose timer is due
     seed: int = 7
+    late: float = 0.0  # share of completed tasks with a due time that were completed late
     typical: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -145,8 +146,11 @@ def _owner(rng: random.Random, org: dict[str, Any], open_: bool) -> tuple[Any, .
 
 
 def history(connection: Connection, shape: Shape, org: dict[str, Any], versions: list[int],
-            now: datetime) -> dict[str, int]:
-    """Create instances, their tasks, work items and notifications; return row counts."""
+            now: datetime, projects: Sequence[int] = ()) -> dict[str, int]:
+    """Create instances, their tasks, work items and notifications; return row counts.
+
+    With ``projects`` (record ids), four instances in five belong to one of them.
+    """
     rng = random.Random(shape.seed + 1)  # noqa: S311
     instances = shape.tasks // TASKS_PER_INSTANCE
     first_instance = _next_id(connection, FlowInstance.__table__)  # type: ignore[arg-type]
@@ -154,7 +158,7 @@ def history(connection: Connection, shape: Shape, org: dict[str, Any], versions:
     plan = _plan(rng, shape, org, instances, first_instance, first_task, now)
     counts = {"instances": bulk_load(connection, FlowInstance.__table__,  # type: ignore[arg-type]
                                      INSTANCE_COLUMNS, _instances(rng, shape, org, versions,
-                                                                  plan, now))}
+                                                                  plan, now, projects))}
     counts["tasks"] = bulk_load(connection, Task.__table__,  # type: ignore[arg-type]
                                 TASK_COLUMNS, (task for task, _ in plan["tasks"]))
     counts["work items"] = bulk_load(connection, jobs.WorkItem.__table__,  # type: ignore[arg-type]
@@ -165,7 +169,7 @@ def history(connection: Connection, shape: Shape, org: dict[str, Any], versions:
 
 
 INSTANCE_COLUMNS = ["id", "version_id", "title", "status", "state", "data", "started_by_id",
-                    "started_at", "ended_at", "wake_at", "updated_at", "lock_version"]
+                    "started_at", "ended_at", "wake_at", "updated_at", "lock_version", "project"]
 TASK_COLUMNS = ["id", "instance_id", "spiff_id", "step_id", "step_name", "step_title",
                 "form_key", "due_at", "escalation_level", "assignee_id", "candidate_group_id",
                 "candidate_role", "candidate_org_unit_id", "state", "created_at",
@@ -192,6 +196,9 @@ def _plan(rng: random.Random, shape: Shape, org: dict[str, Any], instances: int,
             if rng.random() < .7:
                 due = (now + timedelta(hours=rng.uniform(-72, 168))) if open_ \
                     else created + timedelta(days=2)
+            done = created + timedelta(hours=3)
+            if shape.late and due is not None and not open_ and rng.random() < shape.late:
+                done = due + timedelta(hours=rng.uniform(1, 96))
             assignee, group, role, unit = _owner(rng, org, open_)
             done_by = None if open_ else (assignee or rng.choice(org["users"]))
             step = STEPS[position % len(STEPS)]
@@ -199,14 +206,15 @@ def _plan(rng: random.Random, shape: Shape, org: dict[str, Any], instances: int,
                            step.replace("_", " ").title(), {"en": step, "zh-CN": step},
                            "change_review", due, 0, assignee if open_ else done_by, group, role,
                            unit, "open" if open_ else "completed", created,
-                           None if open_ else created + timedelta(hours=3), done_by,
+                           None if open_ else done, done_by,
                            {} if open_ else {"decision": "approve"}), open_))
             task_id += 1
     return {"started": started, "tasks": tasks, "first_instance": first_instance}
 
 
 def _instances(rng: random.Random, shape: Shape, org: dict[str, Any], versions: list[int],
-               plan: dict[str, Any], now: datetime) -> Iterator[tuple[Any, ...]]:
+               plan: dict[str, Any], now: datetime, projects: Sequence[int] = ()
+               ) -> Iterator[tuple[Any, ...]]:
     """Yield instance rows: running ones first, a few with a timer due now."""
     for number, begin in enumerate(plan["started"]):
         running = number < shape.open
@@ -215,10 +223,11 @@ def _instances(rng: random.Random, shape: Shape, org: dict[str, Any], versions: 
             wake = now - timedelta(seconds=rng.uniform(1, 60))
         elif running and rng.random() < .05:
             wake = now + timedelta(hours=rng.uniform(1, 240))
+        project = str(rng.choice(projects)) if projects and rng.random() < .8 else None
         yield (plan["first_instance"] + number, rng.choice(versions), f"Change {number}",
                "running" if running else "completed", "{}", {"title": f"Change {number}"},
                rng.choice(org["users"]), begin, None if running else begin + timedelta(days=2),
-               wake, begin, 1)
+               wake, begin, 1, project)
 
 
 def _items(shape: Shape, plan: dict[str, Any], now: datetime) -> Iterator[tuple[Any, ...]]:

@@ -16,7 +16,8 @@ class AuditEvent(Base):
     """One thing a person or the system did."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_subject", "subject_type", "subject_id", "id"),)
+    __table_args__ = (Index("ix_audit_event_subject", "subject_type", "subject_id", "id"),
+                      Index("ix_audit_event_kind_at", "kind", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

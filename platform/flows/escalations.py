@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from andon.errors import AndonError
 from andon.flows import announcements, deadlines, follow_ups, owners, runtime
-from andon.flows.models import Task
+from andon.flows.models import Escalation, Task
 from andon.i18n import N_
 from andon.identity.models import User, UserRole
 from andon.jobs import Postpone, WorkItem
@@ -40,6 +40,7 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
     deadlines.record(session, task, "task.escalated", now, level=level + 1, action=action,
                      target=target)
     if action == "complete":
+        _remember(session, task, item, now, [])
         runtime.complete_as_system(session, task, deadlines.completion_data(target))
         return
     if action == "start":
@@ -52,6 +53,7 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
     if not people:
         raise AndonError(N_("Escalation level %(level)s of task %(task)s names nobody: %(rule)s"),
                          level=level + 1, task=task.id, rule=target)
+    _remember(session, task, item, now, people[:1] if action == "reassign" else people)
     if action == "reassign":
         runtime.reassign(session, task, people[0])
         announcements.hand_on(session, task, people[0], level, now)  # the new owner, once
@@ -60,6 +62,17 @@ def escalate(session: Session, item: WorkItem, now: datetime) -> None:
         notify(session, person, "escalation", deadlines.escalation_message(task),
                f"escalate:{task.id}:{level}:{person.id}", instance_id=task.instance_id,
                task_id=task.id, now=now)
+
+
+def _remember(session: Session, task: Task, item: WorkItem, now: datetime,
+              asked: list[User]) -> None:
+    """Keep the level reached, for reports: when, against which due time, whom it asked."""
+    people = list({person.id: person for person in asked}.values())
+    names = ", ".join(person.display_name for person in people)
+    session.add(Escalation(task_id=task.id, instance_id=task.instance_id,
+                           level=item.payload["level"] + 1, action=item.payload["action"],
+                           rule=str(item.payload["target"])[:500], at=now, due_at=task.due_at,
+                           asked_id=people[0].id if people else None, asked=names[:1000] or None))
 
 
 def _open(session: Session, item: WorkItem, now: datetime) -> Task | None:

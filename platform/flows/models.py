@@ -19,6 +19,7 @@ TASK_STATES = ("open", "completed", "cancelled")
 # roles and org unit through small partial indexes over just these rows.
 OFFERED = "state = 'open' AND assignee_id IS NULL"
 OPEN = "state = 'open'"  # every query on due times asks only about open tasks
+ESCALATED = "escalation_level > 0"  # the few tasks reports on escalations read
 
 
 class FlowInstance(Base):
@@ -26,7 +27,8 @@ class FlowInstance(Base):
 
     __tablename__ = "flow_instance"
     #: with the id, so a manager's team overdue reads the team's instances from the index alone
-    __table_args__ = (Index("ix_flow_instance_starter", "started_by_id", "id"),)
+    __table_args__ = (Index("ix_flow_instance_starter", "started_by_id", "id"),
+                      Index("ix_flow_instance_ended_at", "ended_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
@@ -69,6 +71,11 @@ class Task(Base):
         # a team's overdue tasks: those offered to its units (claimed or not), on its instances
         Index("ix_task_open_org_unit", "candidate_org_unit_id", postgresql_where=text(OPEN),
               sqlite_where=text(OPEN)),
+        # reports: escalated tasks, and the reader's period on created or completed
+        Index("ix_task_escalated", "escalation_level", postgresql_where=text(ESCALATED),
+              sqlite_where=text(ESCALATED)),
+        Index("ix_task_created_at", "created_at"),
+        Index("ix_task_completed_at", "completed_at"),
         Index("ix_task_open_instance", "instance_id", postgresql_where=text(OPEN),
               sqlite_where=text(OPEN)),
     )
@@ -124,3 +131,26 @@ class MessageWait(Base):
     step_id: Mapped[str] = mapped_column(String(128))
     correlation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     match_key: Mapped[str] = mapped_column(String(500))
+
+
+class Escalation(Base):
+    """One escalation level a task reached: when, what it did, and whom it asked.
+
+    ``due_at`` is the task's due time when the level fired (a resume may move it
+    later); ``asked`` names everyone the level notified or handed the task to, and
+    ``asked_id`` the first of them.
+    """
+
+    __tablename__ = "escalation"
+    __table_args__ = (Index("ix_escalation_task_level", "task_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("flow_instance.id"), index=True)
+    level: Mapped[int]
+    action: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    due_at: Mapped[datetime | None]
+    asked_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    asked: Mapped[str | None] = mapped_column(String(1000))

@@ -4,12 +4,13 @@ The rule, the same for charts, tables, drill-downs and exports:
 
 - admins and leaders see every row (of a form's records: if the form lets them list its
   records, see the last point);
-- everyone else sees the rows of their own org unit (a task or instance
-  belongs to the org unit of the person who started the instance, a record to
-  its creator's), the instances they started, the instances on which they hold
-  or completed a task (with all those instances' tasks), and the records they
-  created. Projects have no membership of their own, so a project's rows are
-  seen through the same instances.
+- everyone else sees the rows of their own org unit (a task, instance, audit
+  event or escalation belongs to the org unit of the person who started the
+  instance, a record to its creator's), the instances they started, the
+  instances on which they hold or completed a task (with all those instances'
+  tasks and events), the records they created and the audit events they did
+  (``creator`` in a dataset's scope). Projects have no membership of their own,
+  so a project's rows are seen through the same instances.
 - records also need the form's own record rule (``records.readers``): a reader
   who may not list a form's records sees none of them in reports either.
 """

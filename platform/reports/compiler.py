@@ -150,8 +150,9 @@ def compile_report(spec: ReportSpec, locale: str = "en", session: Session | None
     source = source_of(spec, locale, session)
     groups = [group_column(source, name, unit).label(key) for key, name, unit in spec.groups]
     measures = [measure_sql(source, m).label(m["key"]) for m in body["measures"]]
-    query = source.base.add_columns(*groups, *measures)
-    query = query.where(*where_clauses(session, spec, source, scope))
+    where = where_clauses(session, spec, source, scope)
+    query = source.select([*groups, *measures, *where]).add_columns(*groups, *measures)
+    query = query.where(*where)
     if groups:
         query = query.group_by(*[group_column(source, name, unit)
                                  for _, name, unit in spec.groups])
@@ -325,9 +326,9 @@ def _percentiles(session: Session, spec: ReportSpec, source: Dataset,
     """Return a percentile of a field's values for each group (linear interpolation)."""
     groups = [group_column(source, name, unit) for _, name, unit in spec.groups]
     value = source.fields[measure["field"]].column
-    query = source.base.add_columns(*groups, value).where(*where, value.is_not(None))
-    if measure.get("where"):
-        query = query.where(conditions_sql(source, measure["where"]))
+    own = conditions_sql(source, measure.get("where", []))
+    query = (source.select([*groups, value, own, *where]).add_columns(*groups, value)
+             .where(*where, value.is_not(None), own))
     values: dict[tuple[Any, ...], list[float]] = {}
     for row in session.execute(query):
         values.setdefault(tuple(row[:-1]), []).append(float(row[-1]))
@@ -352,8 +353,9 @@ def _counted_on(session: Session, spec: ReportSpec, source: Dataset,
     groups = [group_column(source, measure["bucket_on"] if is_bucket(unit) else name, unit)
               for _, name, unit in spec.groups]
     plain = {k: v for k, v in measure.items() if k != "bucket_on"}
-    query = (source.base.add_columns(*groups, measure_sql(source, plain)).where(*where)
-             .group_by(*groups))
+    counted = measure_sql(source, plain)
+    query = (source.select([*groups, counted, *where]).add_columns(*groups, counted)
+             .where(*where).group_by(*groups))
     if spec.groups:
         query = query.where(*[g.is_not(None) for g in groups])
     return {tuple(row[:-1]): plain_value(row[-1]) for row in session.execute(query)}

@@ -1,26 +1,22 @@
 """Datasets a report can query: named, typed fields over Andon's tables.
 
 Like redash's query runners, each dataset is described by data (its fields) and
-every report gets one result shape: columns and rows. Three kinds exist:
+every report gets one result shape: columns and rows. Three kinds are here:
 ``tasks``, ``instances`` and ``records:<form key>`` (a form's top-level fields,
 read from the JSON data through ``andon.forms.jsonsql``).
 
-Field types: ``string``, ``number``, ``boolean`` (computed as 1 or 0, so both
-databases agree), ``datetime``, ``date`` and ``hours`` (a duration in hours).
-Every dataset row belongs to an org unit — the org unit of the person who
-started the instance or created the record — which row-level access uses
-(see ``andon.reports.access``).
+Two more, ``audit`` and ``escalations``, live in ``andon.reports.event_datasets``;
+fields and the dataset shape in ``andon.reports.fields``. Every dataset row
+belongs to an org unit — the org unit of the person who started the instance or
+created the record — which row-level access uses (see ``andon.reports.access``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
-from sqlalchemy.orm import QueryableAttribute, Session, aliased
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from andon import clock
 from andon.catalog import Definition, DefinitionVersion
@@ -30,66 +26,22 @@ from andon.flows.models import FlowInstance, Task
 from andon.forms import taxonomies
 from andon.forms.jsonsql import field_value
 from andon.forms.taxonomies import Taxonomy
-from andon.i18n import N_, localize, normalize_locale
+from andon.i18n import N_, localize
 from andon.identity.models import OrgUnit, User
+from andon.reports.event_datasets import audit, escalations
+from andon.reports.fields import (
+    DataField,
+    Dataset,
+    flag,
+    localized,
+    project_fields,
+    project_record,
+)
 from andon.reports.sqlfuncs import hours_between
 
-TYPES = ("string", "number", "boolean", "datetime", "date", "hours")
+__all__ = ["DATASETS", "RECORDS", "DataField", "Dataset", "dataset"]
+
 RECORDS = "records:"
-
-
-@dataclass(frozen=True)
-class DataField:
-    """One field of a dataset, with its type and label."""
-
-    key: str
-    label: str
-    type: str
-    column: ColumnElement[Any] | QueryableAttribute[Any]
-    choices: dict[str, str] = field(default_factory=dict)  # stored value -> label msgid
-    taxonomy: str | None = None  # the taxonomy whose codes the field holds
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A base query, the fields a report may filter, group and measure, and its rows' pages.
-
-    ``link`` names the page each row opens (``task``, ``instance`` or ``record``),
-    ``row_id`` its id, ``drill`` the fields a drill-down lists, and ``scope`` the
-    columns row-level access reads: the row's org unit, its instance, its creator.
-    """
-
-    key: str
-    label: str
-    fields: dict[str, DataField]
-    base: Select[Any]
-    link: str
-    row_id: ColumnElement[Any] | QueryableAttribute[Any]
-    drill: list[str]
-    scope: dict[str, Any]
-    form_key: str | None = None
-    trees: dict[str, Taxonomy] = field(default_factory=dict)  # its taxonomy fields' trees
-    locale: str = "en"
-
-    def tree(self, name: str) -> Taxonomy | None:
-        """Return the published taxonomy of a taxonomy field, None if not one or not loaded."""
-        key = self.fields[name].taxonomy
-        return self.trees.get(key) if key else None
-
-    def code_label(self, name: str, code: Any) -> Any:
-        """Return a taxonomy field's code as its path in the dataset's language."""
-        tree = self.tree(name)
-        return tree.label(str(code), self.locale) if tree and code is not None else code
-
-
-def _text(column: Any, locale: str) -> ColumnElement[Any]:
-    """Return a {"en": …, "zh-CN": …} JSON column's text in the locale, else English."""
-    return func.coalesce(column[normalize_locale(locale)].as_string(), column["en"].as_string())
-
-
-def _flag(condition: ColumnElement[bool], known: ColumnElement[bool]) -> ColumnElement[Any]:
-    """Return 1 where the condition holds, 0 where it does not, NULL where it is unknown."""
-    return case((and_(known, condition), 1), (known, 0), else_=None)
 
 
 def _trees(session: Session | None, keys: set[str]) -> dict[str, Taxonomy]:
@@ -107,27 +59,28 @@ def _tasks(locale: str, session: Session | None = None) -> Dataset:
     """Return the dataset of human tasks, with names in the locale."""
     assignee, starter = aliased(User), aliased(User)
     flow, unit = aliased(Definition), aliased(OrgUnit)
+    project, on_project = project_record(FlowInstance.project)
     now = clock.now()
     done, due = Task.completed_at.is_not(None), Task.due_at.is_not(None)
     fields = [
-        DataField("flow", N_("Flow"), "string", _text(DefinitionVersion.title, locale)),
+        DataField("flow", N_("Flow"), "string", localized(DefinitionVersion.title, locale)),
         DataField("flow_key", N_("Flow key"), "string", flow.key),
         DataField("flow_version", N_("Flow version"), "number", DefinitionVersion.number),
-        DataField("step", N_("Step"), "string", _text(Task.step_title, locale)),
+        DataField("step", N_("Step"), "string", localized(Task.step_title, locale)),
         DataField("step_id", N_("Step id"), "string", Task.step_id),
         DataField("state", N_("Task state"), "string", Task.state,
                   {"open": N_("Open"), "completed": N_("Completed"), "cancelled": N_("Cancelled")}),
         DataField("assignee", N_("Assignee"), "string", assignee.display_name),
         DataField("org_unit", N_("Org unit"), "string", unit.name),
         DataField("org_unit_key", N_("Org unit key"), "string", unit.key),
-        DataField("project", N_("Project"), "string", FlowInstance.project),
+        *project_fields(project, FlowInstance.project),
         DataField("created_at", N_("Created"), "datetime", Task.created_at),
         DataField("due_at", N_("Due"), "datetime", Task.due_at),
         DataField("completed_at", N_("Completed"), "datetime", Task.completed_at),
         DataField("on_time", N_("Completed on time"), "boolean",
-                  _flag(Task.completed_at <= Task.due_at, and_(done, due))),
+                  flag(Task.completed_at <= Task.due_at, and_(done, due))),
         DataField("overdue", N_("Overdue"), "boolean",
-                  _flag(func.coalesce(Task.completed_at, now) > Task.due_at,
+                  flag(func.coalesce(Task.completed_at, now) > Task.due_at,
                         and_(due, Task.state != "cancelled"))),
         DataField("escalation_level", N_("Escalation level"), "number", Task.escalation_level),
         DataField("hours_taken", N_("Hours taken"), "hours",
@@ -139,12 +92,13 @@ def _tasks(locale: str, session: Session | None = None) -> Dataset:
         DataField("cause_note", N_("Note on the cause"), "string", Task.cause_note),
     ]
     base = (select().select_from(Task)
-            .join(FlowInstance, Task.instance_id == FlowInstance.id)
-            .join(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
-            .join(flow, DefinitionVersion.definition_id == flow.id)
-            .join(starter, FlowInstance.started_by_id == starter.id)
+            .outerjoin(FlowInstance, Task.instance_id == FlowInstance.id)
+            .outerjoin(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
+            .outerjoin(flow, DefinitionVersion.definition_id == flow.id)
+            .outerjoin(starter, FlowInstance.started_by_id == starter.id)
             .outerjoin(unit, starter.org_unit_id == unit.id)
-            .outerjoin(assignee, Task.assignee_id == assignee.id))
+            .outerjoin(assignee, Task.assignee_id == assignee.id)
+            .outerjoin(project, on_project))
     return Dataset("tasks", N_("Tasks"), {f.key: f for f in fields}, base, "task", Task.id,
                    ["flow", "step", "state", "assignee", "org_unit", "project", "created_at",
                     "due_at", "completed_at", "escalation_level", "cause"],
@@ -156,8 +110,9 @@ def _tasks(locale: str, session: Session | None = None) -> Dataset:
 def _instances(locale: str, session: Session | None = None) -> Dataset:
     """Return the dataset of flow instances, with names in the locale."""
     starter, flow, unit = aliased(User), aliased(Definition), aliased(OrgUnit)
+    project, on_project = project_record(FlowInstance.project)
     fields = [
-        DataField("flow", N_("Flow"), "string", _text(DefinitionVersion.title, locale)),
+        DataField("flow", N_("Flow"), "string", localized(DefinitionVersion.title, locale)),
         DataField("flow_key", N_("Flow key"), "string", flow.key),
         DataField("flow_version", N_("Flow version"), "number", DefinitionVersion.number),
         DataField("title", N_("Title"), "string", FlowInstance.title),
@@ -168,17 +123,18 @@ def _instances(locale: str, session: Session | None = None) -> Dataset:
         DataField("started_by", N_("Started by"), "string", starter.display_name),
         DataField("org_unit", N_("Org unit"), "string", unit.name),
         DataField("org_unit_key", N_("Org unit key"), "string", unit.key),
-        DataField("project", N_("Project"), "string", FlowInstance.project),
+        *project_fields(project, FlowInstance.project),
         DataField("started_at", N_("Started"), "datetime", FlowInstance.started_at),
         DataField("ended_at", N_("Ended"), "datetime", FlowInstance.ended_at),
         DataField("cycle_hours", N_("Cycle time (hours)"), "hours",
                   hours_between(FlowInstance.started_at, FlowInstance.ended_at)),
     ]
     base = (select().select_from(FlowInstance)
-            .join(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
-            .join(flow, DefinitionVersion.definition_id == flow.id)
-            .join(starter, FlowInstance.started_by_id == starter.id)
-            .outerjoin(unit, starter.org_unit_id == unit.id))
+            .outerjoin(DefinitionVersion, FlowInstance.version_id == DefinitionVersion.id)
+            .outerjoin(flow, DefinitionVersion.definition_id == flow.id)
+            .outerjoin(starter, FlowInstance.started_by_id == starter.id)
+            .outerjoin(unit, starter.org_unit_id == unit.id)
+            .outerjoin(project, on_project))
     return Dataset("instances", N_("Flow instances"), {f.key: f for f in fields}, base,
                    "instance", FlowInstance.id,
                    ["title", "flow", "status", "started_by", "org_unit", "project", "started_at",
@@ -222,10 +178,13 @@ def _records(form_key: str, locale: str, session: Session | None) -> Dataset | N
         fields.append(DataField(name, spec.label(name, locale), field_type,
                                 field_value(Record.data, [name], sql_kind), choices,
                                 taxonomy=coded.get(name)))
+        if name == "project":  # what the reader's project parameter binds to
+            fields.append(DataField("project_id", N_("Project id"), "string",
+                                    field_value(Record.data, [name], "text")))
     base = (select().select_from(Record).join(creator, Record.created_by_id == creator.id)
             .outerjoin(unit, creator.org_unit_id == unit.id)
             .where(Record.form_key == form_key))
-    shown = [f.key for f in fields[5:11]] + ["created_by", "created_at"]
+    shown = [f.key for f in fields[5:] if f.key != "project_id"][:6] + ["created_by", "created_at"]
     return Dataset(RECORDS + form_key, spec.title_in(locale), {f.key: f for f in fields},
                    base, "record", Record.id, shown,
                    {"unit": creator.org_unit_id, "creator": Record.created_by_id},
@@ -233,7 +192,7 @@ def _records(form_key: str, locale: str, session: Session | None) -> Dataset | N
 
 
 DATASETS: dict[str, Callable[[str, Session | None], Dataset]] = {
-    "tasks": _tasks, "instances": _instances}
+    "tasks": _tasks, "instances": _instances, "audit": audit, "escalations": escalations}
 
 
 def dataset(key: str, locale: str = "en", session: Session | None = None) -> Dataset | None:

@@ -26,7 +26,7 @@ AGGREGATES = ("count", "count_distinct", "sum", "avg", "min", "max", "rate", "pe
 CHARTS = ("table", "kpi", "bar", "stacked_bar", "line", "pie", "pareto", "burndown")
 PARAMETERS = ("date_range", "flow", "project", "org_unit")
 #: the field a parameter binds to unless the definition names another
-PARAMETER_FIELDS = {"flow": "flow_key", "project": "project", "org_unit": "org_unit_key"}
+PARAMETER_FIELDS = {"flow": "flow_key", "project": "project_id", "org_unit": "org_unit_key"}
 #: the levels of a taxonomy tree a taxonomy-coded field can be grouped by (1 is the top)
 LEVELS = (1, 2, 3)
 RANGES = ("this_month", "this_quarter", "this_year", "last_30_days", "last_90_days")
@@ -61,7 +61,8 @@ SCHEMA: dict[str, Any] = {
         "title": TEXTS,
         "description": TEXTS,
         "roles": {"type": "array", "items": {"enum": ["admin", "designer", "member", "leader"]}},
-        "dataset": {"type": "string", "pattern": "^(tasks|instances|records:[a-z0-9_]+)$"},
+        "dataset": {"type": "string",
+                    "pattern": "^(tasks|instances|audit|escalations|records:[a-z0-9_]+)$"},
         "filters": {**CONDITIONS, "maxItems": 50},
         "parameters": {"type": "array", "maxItems": 8, "items": {
             "type": "object", "required": ["key", "type"], "additionalProperties": False,

@@ -82,7 +82,8 @@ def drill(session: Session, spec: ReportSpec, locale: str, translate: Callable[[
     fixed = {name for _, name, unit in spec.groups if unit is None}  # the same on every row
     shown = [name for name in source.drill if name not in fixed]
     cells = [source.fields[name].column.label(name) for name in shown]
-    query = (source.base.add_columns(source.row_id.label("row_id"), *cells).where(*where)
+    row_id = source.row_id.label("row_id")
+    query = (source.select([row_id, *cells, *where]).add_columns(row_id, *cells).where(*where)
              .order_by(source.row_id).limit(limit + 1))
     found = list(session.execute(query))
     columns = [ResultColumn(name, translate(source.fields[name].label),

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from andon import catalog, temporal
 from andon.errors import AndonError
 from andon.flows.models import FlowInstance
+from andon.forms.jsonsql import field_value
 from andon.i18n import N_, localize
 from andon.identity.models import OrgUnit
 from andon.reports.definition import PARAMETER_FIELDS, ReportSpec
+from andon.reports.fields import project_record
 
 LABELS = {"date_range": N_("Period"), "flow": N_("Flow"), "project": N_("Project"),
           "org_unit": N_("Org unit")}
@@ -120,6 +122,19 @@ def conditions(parameters: list[Parameter]) -> list[dict[str, Any]]:
     return found
 
 
+def projects(session: Session) -> list[tuple[str, str]]:
+    """Return the projects instances belong to: (stored value, code and name), by label."""
+    stored = (select(FlowInstance.project.label("value")).distinct()
+              .where(FlowInstance.project.is_not(None)).subquery())
+    project, on_project = project_record(stored.c.value)
+    query = (select(stored.c.value, field_value(project.data, ["code"]),
+                    field_value(project.data, ["name"]))
+             .select_from(stored).outerjoin(project, on_project))
+    found = [(str(stored), " · ".join(part for part in (code, name) if part) or str(stored))
+             for stored, code, name in session.execute(query) if stored]
+    return sorted(found, key=lambda pair: (pair[1].casefold(), pair[0]))
+
+
 def choices(session: Session, spec: ReportSpec, locale: str) -> dict[str, list[tuple[str, str]]]:
     """Return, for each flow, project and org unit parameter, its (value, label) choices."""
     return choices_of(session, spec.body.get("parameters", []), locale)
@@ -134,10 +149,7 @@ def choices_of(session: Session, items: list[dict[str, Any]],
             found[item["key"]] = [(v.definition.key, localize(v.title, locale))
                                   for v in catalog.published(session, "flow")]
         elif item["type"] == "project":
-            projects = session.scalars(select(FlowInstance.project).distinct()
-                                       .where(FlowInstance.project.is_not(None))
-                                       .order_by(FlowInstance.project))
-            found[item["key"]] = [(p, p) for p in projects if p]
+            found[item["key"]] = projects(session)
         elif item["type"] == "org_unit":
             found[item["key"]] = [(u.key, u.name) for u in
                                   session.scalars(select(OrgUnit).order_by(OrgUnit.name))]

@@ -123,3 +123,29 @@ def _postgresql_bucket(element: _Bucket, compiler: SQLCompiler, **kw: Any) -> st
     if element.unit == "month":
         return f"to_char({shifted}, 'YYYY-MM')"
     return f"to_char({shifted}, 'YYYY-\"Q\"Q')"
+
+
+class _RecordId(FunctionElement[Any]):
+    """A record id read from text: the number when the text is only digits, else NULL."""
+
+    inherit_cache = True
+    type = Integer()
+
+
+def record_id_in(text: Any) -> ColumnElement[Any]:
+    """Return the integer a text column holds when it is only digits, else NULL."""
+    return _RecordId(text)
+
+
+@compiles(_RecordId)
+@compiles(_RecordId, "sqlite")
+def _sqlite_record_id(element: _RecordId, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = compiled_args(element, compiler, **kw)
+    return (f"(CASE WHEN {text} <> '' AND {text} NOT GLOB '*[^0-9]*' AND length({text}) <= 18 "
+            f"THEN CAST({text} AS INTEGER) END)")
+
+
+@compiles(_RecordId, "postgresql")
+def _postgresql_record_id(element: _RecordId, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = compiled_args(element, compiler, **kw)
+    return f"(CASE WHEN {text} ~ '^[0-9]{{1,18}}$' THEN CAST({text} AS BIGINT) END)"

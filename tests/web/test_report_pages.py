@@ -145,3 +145,25 @@ def test_stray_query_arguments_are_ignored(client, auth, report_rows):
     page = client.get("/reports/escalations_by_level/drill?g.escalation_level=2&kind=y&key=z")
     assert page.status_code == 200
     assert f'/tasks/{report_rows["C"].tasks[1].id}"' in page.get_data(as_text=True)
+
+
+def test_hand_offs_report_drills_down_to_the_instance(client, auth, session, people):
+    from andon import clock
+    from andon.flows import actions, runtime
+
+    instance = runtime.start_instance(session, "change_request", people["engineer1"], {
+        "title": "T", "project": "PRJ-A", "reason": "R", "effort_days": "4",
+        "customer_contact": "C"})
+    review = next(t for t in instance.tasks if t.state == "open")
+    runtime.claim_task(session, review.id, people["pm"])
+    actions.transfer(session, review.id, people["pm"], people["engineer2"], "On leave")
+    session.commit()
+    auth.login("leader")
+    html = client.get("/reports/task_handoffs_by_month").get_data(as_text=True)
+    assert "Task hand-offs per flow and month" in html and "Change request" in html
+    month = clock.now().strftime("%Y-%m")
+    drill = client.get(f"/reports/task_handoffs_by_month/drill?g.at_month={month}"
+                       "&g.flow=Change+request")
+    page = drill.get_data(as_text=True)
+    assert drill.status_code == 200
+    assert f"/instances/{instance.id}" in page and "Task transferred" in page
