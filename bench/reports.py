@@ -217,7 +217,9 @@ def plan(connection: Connection, statement: Select[Any]) -> str:
         lines = [row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}",
                                                               compiled.params)]
         return _postgresql_reads(lines)
-    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    processors = compiled._bind_processors  # the column types' own conversions (JSON paths)
+    params = tuple(processors[name](compiled.params[name]) if name in processors
+                   else compiled.params[name] for name in compiled.positiontup or ())
     rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)
     return _sqlite_reads([row[3] for row in rows])
 
