@@ -9,57 +9,28 @@ but never lose an edit; only ``publish`` refuses.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon import catalog
+from andon import catalog, json_drafts
 from andon.errors import InvalidDefinition, InvalidSubmission, NotFound
 from andon.i18n import N_, Message
 from andon.identity.models import User
+from andon.json_drafts import Draft
 from andon.jsonfile import parse_json
 from andon.reports.definition import KEY, check_definition
 from andon.reports.definition import dumps as dump_spec
 
 KIND = "report"
+Summary = json_drafts.Listed
 
 
-@dataclass(frozen=True)
-class Draft:
-    """What the builder edits: the parsed definition and the revision read (0: none yet)."""
-
-    key: str
-    definition: dict[str, Any]
-    revision: int
-    saved: catalog.DefinitionDraft | None
-    source: str
-    based_on: int | None = None
-
-
-@dataclass(frozen=True)
-class Summary:
-    """One report in the builder's list."""
-
-    key: str
-    title: dict[str, str]
-    published: catalog.DefinitionVersion | None
-    latest: catalog.DefinitionVersion | None
-    draft: catalog.DefinitionDraft | None
-
-    @property
-    def status(self) -> str:
-        """Return draft (never published), published or retired."""
-        if self.published is not None:
-            return "published"
-        return "retired" if self.latest is not None else "draft"
-
-
-def dumps(definition: Mapping[str, Any]) -> str:
-    """Return a definition as the JSON text a file holds."""
-    return json.dumps(definition, ensure_ascii=False, indent=2) + "\n"
+def reports(session: Session) -> list[Summary]:
+    """Return every report, published, retired or only drafted, by key."""
+    return json_drafts.listing(session, KIND)
 
 
 def new_definition(key: str, title: Mapping[str, str]) -> dict[str, Any]:
@@ -69,25 +40,6 @@ def new_definition(key: str, title: Mapping[str, str]) -> dict[str, Any]:
             "measures": [{"key": "count", "agg": "count",
                           "label": {"en": "Number", "zh-CN": "数量"}}],
             "sort": [], "limit": 1000, "visualisation": {"type": "table"}}
-
-
-def reports(session: Session) -> list[Summary]:
-    """Return every report, published, retired or only drafted, by key."""
-    found = session.scalars(select(catalog.Definition).where(
-        catalog.Definition.kind == KIND).order_by(catalog.Definition.key))
-    result = []
-    for definition in found:
-        versions = sorted(definition.versions, key=lambda v: v.number)
-        published = next((v for v in versions if v.status == "published"), None)
-        draft = catalog.draft(session, KIND, definition.key)
-        latest = versions[-1] if versions else None
-        if draft is None and latest is None:
-            continue
-        title = dict(latest.title) if latest is not None else \
-            _parsed(draft.source).get("title") if draft is not None else None
-        result.append(Summary(definition.key, title if isinstance(title, dict) else
-                              {"en": definition.key}, published, latest, draft))
-    return result
 
 
 def create(session: Session, key: str, title: Mapping[str, str], user: User) -> Draft:
@@ -107,61 +59,32 @@ def create(session: Session, key: str, title: Mapping[str, str], user: User) -> 
     if errors:
         raise InvalidSubmission(errors, typed)
     definition = new_definition(key, {k: v.strip() for k, v in title.items()})
-    saved = catalog.save_draft(session, KIND, key, dumps(definition), None, user.id)
-    return Draft(key, definition, saved.revision, saved, saved.source)
+    return json_drafts.create(session, KIND, key, definition, user)
 
 
 def _is_key(key: str) -> bool:
     """Tell whether a text is a valid report key."""
-    import re
-
     return bool(re.fullmatch(KEY["pattern"], key))
 
 
 def open_draft(session: Session, key: str) -> Draft:
     """Return the report's draft, or its newest version to start one from (saving nothing)."""
-    copy = catalog.working_copy(session, KIND, key)
-    return Draft(key, _parsed(copy.source), copy.revision, copy.saved, copy.source,
-                 copy.based_on)
-
-
-def _parsed(source: str) -> dict[str, Any]:
-    """Return a draft's definition; JSON that is not an object reads as an empty one."""
-    try:
-        value = json.loads(source)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return json_drafts.open_draft(session, KIND, key)
 
 
 def save(session: Session, draft: Draft, definition: Mapping[str, Any], user: User) -> Draft:
     """Save a changed definition over the revision the editor read (``StaleDraft`` if stale)."""
-    saved = catalog.save_draft(session, KIND, draft.key, dumps(definition), draft.revision,
-                               user.id)
-    return Draft(draft.key, dict(definition), saved.revision, saved, saved.source,
-                 saved.based_on)
+    return json_drafts.save(session, KIND, draft, definition, user)
 
 
 def at_revision(session: Session, key: str, revision: int) -> Draft:
     """Return the draft as the editor read it: its current state and the revision they had."""
-    return replace(open_draft(session, key), revision=revision)
+    return json_drafts.at_revision(session, KIND, key, revision)
 
 
 def apply_json(session: Session, draft: Draft, text: str, user: User) -> Draft:
     """Replace the draft with JSON the designer typed; bad JSON names its line."""
-    try:
-        value = parse_json(text, "JSON")
-    except InvalidDefinition as error:
-        where, what = error.problems[0] if error.problems else ("", "")
-        raise InvalidSubmission({"json": Message(N_("This is not valid JSON (%(where)s: "
-                                                    "%(what)s). Nothing was changed."),
-                                                 {"where": where, "what": what})},
-                                {"json": text}) from None
-    if not isinstance(value, dict) or value.get("key") != draft.key:
-        raise InvalidSubmission({"json": Message(N_(
-            "The JSON must be an object whose key stays %(key)s."), {"key": draft.key})},
-            {"json": text})
-    return save(session, draft, value, user)
+    return json_drafts.apply_json(session, KIND, draft, text, user)
 
 
 def problems(session: Session, definition: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -195,7 +118,7 @@ def publish(session: Session, key: str, revision: int,
 
 def definition_of(version: catalog.DefinitionVersion) -> dict[str, Any]:
     """Return the definition a version was published from."""
-    return _parsed(version.source)
+    return json_drafts.parsed(version.source)
 
 
 def compare(older: Any, newer: Any, path: str = "$") -> list[tuple[str, str, str]]:
