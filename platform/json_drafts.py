@@ -4,7 +4,8 @@ A draft holds the definition's JSON text, exactly what ``andon load`` would read
 from a file. It may be incomplete or wrong while the administrator works: the
 builders list its problems but never lose an edit; only publishing refuses.
 With no draft saved yet, the draft is the newest version, ``revision`` 0 and
-``saved`` None: the first change starts it (``andon.catalog.save_draft``).
+``saved`` None: the first change starts it (``andon.catalog.save_draft``). Each kind
+has its ``Drafts``; ``andon.forms.drafts`` and ``andon.reports.drafts`` add their checks.
 """
 
 from __future__ import annotations
@@ -41,18 +42,51 @@ def dumps(definition: Mapping[str, Any]) -> str:
     return json.dumps(definition, ensure_ascii=False, indent=2) + "\n"
 
 
-def create(session: Session, kind: str, key: str, definition: dict[str, Any],
-           user: User) -> Draft:
-    """Save the first draft of a new definition."""
-    saved = catalog.save_draft(session, kind, key, dumps(definition), None, user.id)
-    return Draft(key, definition, saved.revision, saved, saved.source)
+@dataclass(frozen=True)
+class Drafts:
+    """The draft operations of one kind of definition (``form``, ``report``)."""
 
+    kind: str
 
-def open_draft(session: Session, kind: str, key: str) -> Draft:
-    """Return the definition's draft, or its newest version to start one from (saving nothing)."""
-    copy = catalog.working_copy(session, kind, key)
-    return Draft(key, parsed(copy.source), copy.revision, copy.saved, copy.source,
-                 copy.based_on)
+    def create(self, session: Session, key: str, definition: dict[str, Any],
+               user: User) -> Draft:
+        """Save the first draft of a new definition."""
+        saved = catalog.save_draft(session, self.kind, key, dumps(definition), None, user.id)
+        return Draft(key, definition, saved.revision, saved, saved.source)
+
+    def open_draft(self, session: Session, key: str) -> Draft:
+        """Return the draft, or the newest version to start one from (saving nothing)."""
+        copy = catalog.working_copy(session, self.kind, key)
+        return Draft(key, parsed(copy.source), copy.revision, copy.saved, copy.source,
+                     copy.based_on)
+
+    def save(self, session: Session, draft: Draft, definition: Mapping[str, Any],
+             user: User) -> Draft:
+        """Save a changed definition over the revision the editor read (``StaleDraft``)."""
+        saved = catalog.save_draft(session, self.kind, draft.key, dumps(definition),
+                                   draft.revision, user.id)
+        return Draft(draft.key, dict(definition), saved.revision, saved, saved.source,
+                     saved.based_on)
+
+    def at_revision(self, session: Session, key: str, revision: int) -> Draft:
+        """Return the draft as the editor read it: its current state and their revision."""
+        return replace(self.open_draft(session, key), revision=revision)
+
+    def apply_json(self, session: Session, draft: Draft, text: str, user: User) -> Draft:
+        """Replace the draft with JSON the administrator typed; bad JSON names its line."""
+        try:
+            value = parse_json(text, "JSON")
+        except InvalidDefinition as error:
+            where, what = error.problems[0] if error.problems else ("", "")
+            raise InvalidSubmission({"json": Message(N_("This is not valid JSON (%(where)s: "
+                                                        "%(what)s). Nothing was changed."),
+                                                     {"where": where, "what": what})},
+                                    {"json": text}) from None
+        if not isinstance(value, dict) or value.get("key") != draft.key:
+            raise InvalidSubmission({"json": Message(N_(
+                "The JSON must be an object whose key stays %(key)s."), {"key": draft.key})},
+                {"json": text})
+        return self.save(session, draft, value, user)
 
 
 def parsed(source: str) -> dict[str, Any]:
@@ -62,37 +96,6 @@ def parsed(source: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def save(session: Session, kind: str, draft: Draft, definition: Mapping[str, Any],
-         user: User) -> Draft:
-    """Save a changed definition over the revision the editor read (``StaleDraft`` if stale)."""
-    saved = catalog.save_draft(session, kind, draft.key, dumps(definition), draft.revision,
-                               user.id)
-    return Draft(draft.key, dict(definition), saved.revision, saved, saved.source,
-                 saved.based_on)
-
-
-def at_revision(session: Session, kind: str, key: str, revision: int) -> Draft:
-    """Return the draft as the editor read it: its current state and the revision they had."""
-    return replace(open_draft(session, kind, key), revision=revision)
-
-
-def apply_json(session: Session, kind: str, draft: Draft, text: str, user: User) -> Draft:
-    """Replace the draft with JSON the administrator typed; bad JSON names its line."""
-    try:
-        value = parse_json(text, "JSON")
-    except InvalidDefinition as error:
-        where, what = error.problems[0] if error.problems else ("", "")
-        raise InvalidSubmission({"json": Message(N_("This is not valid JSON (%(where)s: "
-                                                    "%(what)s). Nothing was changed."),
-                                                 {"where": where, "what": what})},
-                                {"json": text}) from None
-    if not isinstance(value, dict) or value.get("key") != draft.key:
-        raise InvalidSubmission({"json": Message(N_(
-            "The JSON must be an object whose key stays %(key)s."), {"key": draft.key})},
-            {"json": text})
-    return save(session, kind, draft, value, user)
 
 
 @dataclass(frozen=True)

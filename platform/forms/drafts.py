@@ -26,6 +26,9 @@ from andon.identity.models import User
 from andon.json_drafts import Draft
 
 KIND = "form"
+DRAFTS = json_drafts.Drafts(KIND)
+open_draft, save, at_revision, apply_json = (
+    DRAFTS.open_draft, DRAFTS.save, DRAFTS.at_revision, DRAFTS.apply_json)
 
 
 @dataclass(frozen=True)
@@ -50,27 +53,7 @@ def create(session: Session, key: str, title: Mapping[str, str], user: User) -> 
         raise InvalidSubmission({"key": Message(N_("A form with the key %(key)s exists "
                                                    "already."), {"key": key})},
                                 {"key": key, **{f"title_{k}": v for k, v in title.items()}})
-    return json_drafts.create(session, KIND, key, definition, user)
-
-
-def open_draft(session: Session, key: str) -> Draft:
-    """Return the form's draft, or its newest version to start one from (saving nothing)."""
-    return json_drafts.open_draft(session, KIND, key)
-
-
-def save(session: Session, draft: Draft, definition: Mapping[str, Any], user: User) -> Draft:
-    """Save a changed definition over the revision the editor read (``StaleDraft`` if stale)."""
-    return json_drafts.save(session, KIND, draft, definition, user)
-
-
-def at_revision(session: Session, key: str, revision: int) -> Draft:
-    """Return the draft as the editor read it: its current state and the revision they had."""
-    return json_drafts.at_revision(session, KIND, key, revision)
-
-
-def apply_json(session: Session, draft: Draft, text: str, user: User) -> Draft:
-    """Replace the draft with JSON the administrator typed; bad JSON names its line."""
-    return json_drafts.apply_json(session, KIND, draft, text, user)
+    return DRAFTS.create(session, key, definition, user)
 
 
 def problems(session: Session, definition: Mapping[str, Any]) -> list[tuple[str, str]]:
