@@ -103,7 +103,7 @@ def test_an_operator_imports_orders_dispatches_and_locates_an_exception(
     table = page.locator("main table").last
     shot(page, "report-overdue-by-cause")
     expect(table.locator("tbody tr").first).to_contain_text(
-        re.compile(r"external\.mechanism\.delivery_signoff_delay\s+128000\s+1"))
+        re.compile(r"Customer slow to sign for or confirm the delivery\s+128000\s+1"))
     expect(table.locator("tbody tr").nth(1)).to_contain_text(re.compile(r"56000\s+1"))
     page.goto(later + "reports/receivables_located_rate")
     expect(page.locator("main")).to_contain_text("Problem located rate")
