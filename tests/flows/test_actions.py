@@ -106,7 +106,8 @@ def test_withdraw_stops_everything_and_only_the_starter_or_an_admin_may(session,
     actions.withdraw(session, instance, people["engineer1"], "The customer dropped it")
     session.commit()
     assert instance.status == "withdrawn" and review.state == "cancelled"
-    assert set(session.scalars(select(jobs.WorkItem.state))) == {"cancelled"}
+    assert set(session.scalars(select(jobs.WorkItem.state).where(
+        jobs.WorkItem.instance_id == instance.id))) == {"cancelled"}
     with pytest.raises(Conflict):
         actions.withdraw(session, instance, people["admin"], "again")
 
