@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from andon import clock
 from andon.audit import history
+from andon.demo import projects
 from andon.flows import actions, deadlines, lint, record_starts, runtime
 from andon.flows.deploy import deploy_flow
 from andon.flows.models import FlowInstance, Task
@@ -47,11 +48,12 @@ def order(number: str, amount: int) -> dict[str, object]:
 
 
 def place(session: Session, people: dict[str, User], number: str, amount: int,
-          moment: datetime) -> FlowInstance:
+          moment: datetime, project: int | None = None) -> FlowInstance:
     """Create an order as the project manager at a moment; its flow starts with it."""
     with clock.frozen(moment):
         spec = FormSpec(**runtime.catalog.current(session, "form", "order").content)
-        record = create_record(session, "order", order(number, amount), people["pm"])
+        data = {**order(number, amount), **({"project": project} if project else {})}
+        record = create_record(session, "order", data, people["pm"])
         instance = record_starts.start_for(session, spec, record, people["pm"])
         session.commit()
     assert instance is not None
@@ -222,6 +224,17 @@ def test_a_late_stage_raises_an_exception_classified_dispatched_escalated_and_re
     assert [(r["cause"], r["amount"], r["exceptions"]) for r in by_cause] == [
         ("internal.mechanism.billing_late", 250000, 1),
         ("external.system.invoicing_rules", 80000, 1)]
+
+
+def test_an_exception_belongs_to_the_project_of_its_order(session, people, worker):
+    with clock.frozen(at("2026-03-01T10:00")):
+        project = create_record(session, "project", projects(date(2026, 3, 1))[0], people["pm"])
+    late = place(session, people, "SO-P", 90000, at("2026-03-02T10:00"), project.id)
+    worker(at("2026-03-09T11:00"))  # its delivery was due days ago: the exception starts
+    worker(at("2026-03-09T11:00"))  # and is recorded
+    session.expire_all()
+    assert exception_of(session, late).project == late.project == str(project.id)
+    assert exception_record(session, "SO-P").data["project"] == project.id
 
 
 def test_the_escalation_action_start_names_a_loaded_flow(session, people):
